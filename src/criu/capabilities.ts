@@ -1,0 +1,59 @@
+/**
+ * What CRIU can do on this node: `criu check` and the kernel features each migration type needs, plus the
+ * network-lock method. Cached per boot and per CRIU binary (in /run, which a reboot clears), because every
+ * `criu check` takes a while.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { Criu } from './criu.js';
+import type { NetworkLock } from './args.js';
+import { readJson, writeJsonAtomic, ensurePrivateDir } from '../util/files.js';
+import { runDir } from '../runtime/local-record.js';
+import { which } from '../util/which.js';
+
+export interface Capabilities {
+  criuVersion: string | undefined;
+  criuCheck: { ok: boolean; output: string };
+  /** Soft-dirty page tracking: CRIU pre-copy (iterative migration). */
+  memDirtyTrack: boolean;
+  /** userfaultfd for non-cooperative processes: lazy (post-copy) migration. */
+  uffdNoncoop: boolean;
+  networkLock: NetworkLock;
+}
+
+interface CacheEntry { key: string; capabilities: Capabilities }
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown-boot';
+  }
+}
+
+
+async function detect(criu: Criu): Promise<Capabilities> {
+  const [criuVersion, criuCheck, dirty, uffd, nft] = await Promise.all([
+    criu.version(), criu.check(), criu.check('mem_dirty_track'), criu.check('uffd-noncoop'),
+    criu.check('network-lock-nftables'),
+  ]);
+  // CRIU defaults to iptables; where the iptables tools are missing (as on nftables-only hosts) use nftables
+  const iptables = which('iptables-restore') !== undefined;
+  return {
+    criuVersion, criuCheck, memDirtyTrack: dirty.ok, uffdNoncoop: uffd.ok,
+    networkLock: !iptables && nft.ok ? 'nftables' : 'iptables',
+  };
+}
+
+export async function capabilities(binary: string, fresh = false): Promise<Capabilities> {
+  const criu = new Criu(binary);
+  const key = `${bootId()}:${binary}`;
+  const file = join(runDir(), `capabilities-${createHash('sha256').update(binary).digest('hex').slice(0, 12)}.json`);
+  const cached = fresh ? undefined : readJson<CacheEntry>(file);
+  if (cached?.key === key && cached.capabilities.criuCheck.ok) return cached.capabilities;
+  const found = await detect(criu);
+  ensurePrivateDir(runDir());
+  writeJsonAtomic(file, { key, capabilities: found } satisfies CacheEntry);
+  return found;
+}

@@ -1,0 +1,63 @@
+/** Running CRIU: dump, restore, check; failures carry the tail of CRIU's own log, where the real reason is. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, type RunResult } from '../util/run.js';
+import { checkArgs, dumpArgs, restoreArgs, type DumpRequest, type RestoreRequest } from './args.js';
+import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './stats.js';
+
+export class CriuError extends Error {
+  constructor(readonly operation: string, readonly exitCode: number, readonly logTail: string) {
+    super(`criu ${operation} failed (exit ${exitCode})${logTail ? `: ${logTail}` : ''}`);
+  }
+}
+
+/** The last error lines of a CRIU log, minus the harmless RLIMIT_NOFILE complaint every run prints. */
+export function criuLogTail(logText: string, count = 2): string {
+  return logText.split('\n')
+    .filter((l) => /Error|error|fail/i.test(l) && !l.includes('RLIMIT_NOFILE'))
+    .slice(-count)
+    .map((l) => l.replace(/^\(\d+\.\d+\)\s*/, '').trim())
+    .join(' | ');
+}
+
+function readLog(dir: string, file: string): string {
+  try {
+    return readFileSync(join(dir, file), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function failIfNeeded(op: string, r: RunResult, dir: string, logFile: string): void {
+  if (r.exitCode === 0) return;
+  const tail = criuLogTail(readLog(dir, logFile)) || criuLogTail(r.stderr) || r.stderr.trim().split('\n').slice(-1)[0] || '';
+  throw new CriuError(op, r.exitCode, tail);
+}
+
+export class Criu {
+  constructor(readonly binary: string) {}
+
+  async dump(request: DumpRequest, timeoutMs?: number): Promise<DumpStats> {
+    const r = await run(this.binary, dumpArgs(request), { allowFailure: true, ...(timeoutMs ? { timeoutMs } : {}) });
+    failIfNeeded('dump', r, request.imagesDir, 'dump.log');
+    return parseDumpStats(`${r.stdout}\n${r.stderr}`);
+  }
+
+  async restore(request: RestoreRequest, timeoutMs?: number): Promise<RestoreStats> {
+    const r = await run(this.binary, restoreArgs(request), { allowFailure: true, ...(timeoutMs ? { timeoutMs } : {}) });
+    failIfNeeded('restore', r, request.imagesDir, 'restore.log');
+    return parseRestoreStats(`${r.stdout}\n${r.stderr}`);
+  }
+
+  /** Exit code 0 of `criu check [--feature F]`; the output explains a failure. */
+  async check(feature?: string): Promise<{ ok: boolean; output: string }> {
+    const r = await run(this.binary, checkArgs(feature), { allowFailure: true, timeoutMs: 20_000 });
+    const output = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() && !l.includes('RLIMIT_NOFILE')).join(' | ');
+    return { ok: r.exitCode === 0, output };
+  }
+
+  async version(): Promise<string | undefined> {
+    const r = await run(this.binary, ['--version'], { allowFailure: true, timeoutMs: 10_000 });
+    return /Version:\s*(\S+)/.exec(r.stdout)?.[1];
+  }
+}

@@ -1,0 +1,22 @@
+/** After stop on a node: release a claim this node still holds, so the checkpoint can be resumed elsewhere. */
+import type { Config } from '../ocf/params.js';
+import { SharedStore } from '../storage/shared.js';
+import { RecordStore } from './record.js';
+import { logger } from '../util/log.js';
+
+export async function releaseLocalClaims(config: Config, localNode: string): Promise<void> {
+  if (!config.state_dir) return;
+  const records = new RecordStore(new SharedStore(config.state_dir, config.name));
+  let record;
+  try {
+    record = records.read();
+  } catch (err) {
+    logger.warning(err instanceof Error ? err.message : String(err));
+    return;
+  }
+  if (!record || record.phase !== 'restoring') return;
+  if (records.claimOwner(record.id) !== localNode) return;
+  records.releaseClaim(record.id);
+  records.update(record, { phase: 'dumped' });
+  logger.info(`released this node's claim on checkpoint ${record.id}; the next start resumes it`);
+}

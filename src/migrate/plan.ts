@@ -1,0 +1,47 @@
+/**
+ * Choosing the migration type actually performed, from the requested one and what both nodes can do. Pure.
+ * Fallback chain: iterative+lazy -> iterative or lazy -> simple; with strict, a missing feature is a failure.
+ */
+import type { MigrationType } from '../ocf/params.js';
+
+export interface NodeFeatures {
+  memDirtyTrack: boolean;
+  uffdNoncoop: boolean;
+}
+
+/** The types this version of the engine performs. */
+export const IMPLEMENTED: ReadonlySet<MigrationType> = new Set<MigrationType>(['simple']);
+
+export type Plan =
+  | { ok: true; type: MigrationType; fallbacks: string[] }
+  | { ok: false; reason: string };
+
+function missing(type: MigrationType, f: NodeFeatures): string | undefined {
+  const needs: string[] = [];
+  if ((type === 'iterative' || type === 'iterative+lazy') && !f.memDirtyTrack) {
+    needs.push('soft-dirty memory tracking (criu check --feature mem_dirty_track fails: kernel without CONFIG_MEM_SOFT_DIRTY)');
+  }
+  if ((type === 'lazy' || type === 'iterative+lazy') && !f.uffdNoncoop) {
+    needs.push('non-cooperative userfaultfd (criu check --feature uffd-noncoop fails)');
+  }
+  if (needs.length === 0 && !IMPLEMENTED.has(type)) needs.push(`an engine for ${type} migration, which this version of Ferry does not have yet`);
+  return needs.length ? needs.join(' and ') : undefined;
+}
+
+function simpler(type: MigrationType, f: NodeFeatures): MigrationType {
+  if (type === 'iterative+lazy') return f.memDirtyTrack && IMPLEMENTED.has('iterative') ? 'iterative' : 'lazy';
+  return 'simple';
+}
+
+export function planMigration(requested: MigrationType, features: NodeFeatures, strict: boolean): Plan {
+  const fallbacks: string[] = [];
+  let type = requested;
+  for (;;) {
+    const lack = missing(type, features);
+    if (!lack) return { ok: true, type, fallbacks };
+    if (strict) return { ok: false, reason: `migration_type=${requested} is not possible here and migration_type_strict=true: needs ${lack}` };
+    const next = simpler(type, features);
+    fallbacks.push(`${type} needs ${lack}: falling back to ${next}`);
+    type = next;
+  }
+}

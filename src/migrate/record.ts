@@ -1,0 +1,134 @@
+/**
+ * The migration record: one JSON file in STATE_DIR/NAME that both nodes consult, so that a container runs on
+ * exactly one node whatever fails. The protocol:
+ *
+ *   source, migrate_to:   phase "dumping"  -> criu dump (the source tree is gone only if the dump succeeded)
+ *                         -> phase "dumped" (images complete) | "aborted" (dump failed, the source runs on)
+ *   target, migrate_from: claim (mkdir claim-ID: atomic, also on NFS; only one node may restore a checkpoint)
+ *                         -> phase "restoring" -> criu restore -> phase "restored"
+ *                         restore failed: the restored tasks are killed, the claim released, phase back to
+ *                         "dumped"
+ *   any node, start:      a "dumped" or "restoring" checkpoint younger than checkpoint_max_age is resumed
+ *                         (claim + restore) instead of a fresh start, so a failed migration loses nothing
+ *   any node, stop:       kills what this node runs, including a tree left by an interrupted restore, and
+ *                         releases this node's claim
+ *
+ * Pacemaker never runs start while it believes the resource is active elsewhere and always stops a node's copy
+ * before starting another, so a claim left by a node that has since been stopped (or fenced) may be taken over.
+ */
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readJson, writeJsonAtomic, removeQuietly } from '../util/files.js';
+import type { SharedStore } from '../storage/shared.js';
+import type { MigrationType } from '../ocf/params.js';
+import type { DumpStats, RestoreStats } from '../criu/stats.js';
+
+export type MigrationPhase = 'dumping' | 'dumped' | 'restoring' | 'restored' | 'aborted';
+
+export interface MigrationRecord {
+  id: string;
+  name: string;
+  source: string;
+  target: string;
+  requestedType: MigrationType;
+  type: MigrationType;
+  phase: MigrationPhase;
+  /** Wall-clock ms when the source began freezing (dump start). */
+  dumpStartedAt: number;
+  dumpedAt?: number;
+  restoredAt?: number;
+  restoredOn?: string;
+  dumpStats?: DumpStats;
+  restoreStats?: RestoreStats;
+  lastError?: string;
+  updatedAt: string;
+}
+
+export function newMigrationId(): string {
+  return `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+}
+
+export class RecordStore {
+  constructor(readonly store: SharedStore) {}
+
+  read(): MigrationRecord | undefined {
+    return readJson<MigrationRecord>(this.store.recordPath());
+  }
+
+  write(record: MigrationRecord): MigrationRecord {
+    const next = { ...record, updatedAt: new Date().toISOString() };
+    writeJsonAtomic(this.store.recordPath(), next);
+    return next;
+  }
+
+  update(record: MigrationRecord, change: Partial<MigrationRecord>): MigrationRecord {
+    return this.write({ ...record, ...change });
+  }
+
+  /** Atomically claims the checkpoint for this node; false when another claim exists. */
+  claim(id: string, node: string): boolean {
+    try {
+      mkdirSync(this.store.claimPath(id), { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    writeJsonAtomic(`${this.store.claimPath(id)}/owner.json`, { node, at: new Date().toISOString() });
+    return true;
+  }
+
+  claimOwner(id: string): string | undefined {
+    return readJson<{ node: string }>(`${this.store.claimPath(id)}/owner.json`)?.node;
+  }
+
+  releaseClaim(id: string): void {
+    removeQuietly(this.store.claimPath(id));
+  }
+
+  removeImages(id: string): void {
+    removeQuietly(this.store.imagesDir(id));
+  }
+
+  /** Removes image sets and claims of every migration but `keepId` (leftovers of interrupted runs). */
+  removeStale(keepId?: string): string[] {
+    const removed: string[] = [];
+    for (const entry of safeList(this.store.imagesRoot())) {
+      if (entry !== keepId) { rmSync(`${this.store.imagesRoot()}/${entry}`, { recursive: true, force: true }); removed.push(`images/${entry}`); }
+    }
+    for (const entry of safeList(this.store.root)) {
+      if (entry.startsWith('claim-') && entry !== `claim-${keepId}`) { removeQuietly(`${this.store.root}/${entry}`); removed.push(entry); }
+    }
+    return removed;
+  }
+
+  ageMs(record: MigrationRecord, now = Date.now()): number {
+    return now - (record.dumpedAt ?? record.dumpStartedAt);
+  }
+
+  imagesComplete(id: string): boolean {
+    try {
+      return statSync(`${this.store.imagesDir(id)}/inventory.img`).isFile();
+    } catch {
+      return false;
+    }
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** A checkpoint that the next start should resume: complete, not yet restored, not too old. */
+export function pendingCheckpoint(record: MigrationRecord | undefined, maxAgeS: number, now = Date.now()):
+  { resume: true } | { resume: false; why: string } {
+  if (!record) return { resume: false, why: 'no migration record' };
+  if (record.phase !== 'dumped' && record.phase !== 'restoring') return { resume: false, why: `last migration is ${record.phase}` };
+  if (maxAgeS === 0) return { resume: false, why: 'checkpoint_max_age=0 never resumes checkpoints' };
+  const age = now - (record.dumpedAt ?? record.dumpStartedAt);
+  if (age > maxAgeS * 1000) return { resume: false, why: `checkpoint ${record.id} is ${Math.round(age / 1000)} s old (checkpoint_max_age=${maxAgeS})` };
+  return { resume: true };
+}

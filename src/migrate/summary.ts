@@ -1,0 +1,44 @@
+/** The figures of a finished migration: logged at info and written as JSON next to the images. */
+import type { MigrationRecord } from './record.js';
+
+export interface MigrationSummary {
+  id: string;
+  name: string;
+  source: string;
+  target: string;
+  type: string;
+  /** From the start of the freeze on the source to the resumed tree on the target (wall clocks of both nodes). */
+  downtimeMs: number | undefined;
+  frozenMs: number | undefined;
+  dumpMs: number | undefined;
+  restoreMs: number | undefined;
+  pagesWritten: number | undefined;
+  bytesWritten: number | undefined;
+  pagesRestored: number | undefined;
+}
+
+const us2ms = (us: number | undefined) => (us === undefined ? undefined : Math.round(us / 100) / 10);
+
+export function summarize(r: MigrationRecord): MigrationSummary {
+  const freezeStart = r.dumpStartedAt + (us2ms(r.dumpStats?.freezingTimeUs) ?? 0);
+  return {
+    id: r.id,
+    name: r.name,
+    source: r.source,
+    target: r.restoredOn ?? r.target,
+    type: r.type,
+    downtimeMs: r.restoredAt !== undefined ? Math.max(0, r.restoredAt - r.dumpStartedAt) : undefined,
+    frozenMs: us2ms(r.dumpStats?.frozenTimeUs),
+    dumpMs: r.dumpedAt !== undefined ? r.dumpedAt - freezeStart : undefined,
+    restoreMs: us2ms(r.restoreStats?.restoreTimeUs),
+    pagesWritten: r.dumpStats?.pagesWritten,
+    bytesWritten: r.dumpStats?.pagesWritten !== undefined ? r.dumpStats.pagesWritten * 4096 : undefined,
+    pagesRestored: r.restoreStats?.pagesRestored,
+  };
+}
+
+export function describeSummary(s: MigrationSummary): string {
+  const mib = s.bytesWritten !== undefined ? `${(s.bytesWritten / 1048576).toFixed(1)} MiB` : '? MiB';
+  return `migrated ${s.name} ${s.source} -> ${s.target} (${s.type}): downtime ${s.downtimeMs ?? '?'} ms, `
+    + `frozen ${s.frozenMs ?? '?'} ms, restore ${s.restoreMs ?? '?'} ms, ${mib} of memory (${s.pagesWritten ?? '?'} pages)`;
+}

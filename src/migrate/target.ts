@@ -1,0 +1,96 @@
+/**
+ * Restoring a checkpoint on this node: for migrate_from (the target of a migration), for start (resuming the
+ * checkpoint of a migration that did not finish) and for rolling back on the source. The claim makes sure one
+ * checkpoint is restored on one node only.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { OCF, OcfError } from '../ocf/exit-codes.js';
+import { capabilities } from '../criu/capabilities.js';
+import { logger } from '../util/log.js';
+import { readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../util/files.js';
+import { runDir, writeRestoreIntent } from '../runtime/local-record.js';
+import { announceAddress } from '../net/announce.js';
+import { runPhases, PhaseError } from './phases.js';
+import { type MigrationRecord } from './record.js';
+import { describeSummary, summarize, type MigrationSummary } from './summary.js';
+import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
+
+export type RestoreMode = 'migrate' | 'resume' | 'rollback';
+
+function claimOrTakeOver(ctx: EngineContext, record: MigrationRecord, mode: RestoreMode): void {
+  const { records, localNode } = ctx;
+  if (records.claim(record.id, localNode)) return;
+  const owner = records.claimOwner(record.id);
+  if (owner === localNode) return;
+  if (mode === 'migrate') {
+    throw new Error(`checkpoint ${record.id} is already claimed by ${owner ?? 'another node'}`);
+  }
+  // start (resume) and rollback only run when Pacemaker has stopped the resource everywhere else
+  logger.warning(`taking over the claim of ${owner ?? 'an unknown node'} on checkpoint ${record.id}: Pacemaker has stopped the resource there`);
+  records.releaseClaim(record.id);
+  if (!records.claim(record.id, localNode)) throw new Error(`checkpoint ${record.id} was claimed concurrently`);
+}
+
+export async function restoreCheckpoint(ctx: EngineContext, start: MigrationRecord, mode: RestoreMode): Promise<MigrationSummary> {
+  const { config, driver, records, store } = ctx;
+  let record = start;
+  const imagesDir = store.imagesDir(record.id);
+  const pidFile = join(runDir(), `${config.name}.restored.pid`);
+  let restoredPid: number | undefined;
+
+  try {
+    await runPhases([
+      {
+        name: 'claim',
+        run: async () => {
+          if (!records.imagesComplete(record.id)) throw new Error(`checkpoint ${record.id} is incomplete (no inventory.img in ${imagesDir})`);
+          const caps = await capabilities(config.criu_binary);
+          if (!caps.criuCheck.ok) throw new OcfError(OCF.ERR_INSTALLED, `criu check fails on ${ctx.localNode}: ${caps.criuCheck.output}`);
+          claimOrTakeOver(ctx, record, mode);
+          record = records.update(record, { phase: 'restoring' });
+        },
+        undo: async () => {
+          records.releaseClaim(record.id);
+          record = records.update(record, { phase: 'dumped' });
+        },
+      },
+      {
+        name: 'restore',
+        run: async () => {
+          rmSync(pidFile, { force: true }); // CRIU refuses to write an existing pidfile, after creating the tasks
+          writeRestoreIntent({ name: config.name, pidFile, migrationId: record.id, since: new Date().toISOString() });
+          logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode})`);
+          const restoreStats = await ctx.criu.restore(
+            { imagesDir, pidFile, externals: driver.restoreWiring().externals },
+            ctx.deadline.reserve(ROLLBACK_RESERVE_MS).bound(),
+          );
+          const restoredAt = Date.now();
+          restoredPid = Number(readFileSync(pidFile, 'utf8').trim());
+          await driver.adoptRestored(restoredPid);
+          record = records.update(record, { restoreStats, restoredAt, restoredOn: ctx.localNode });
+        },
+        undo: async () => {
+          await driver.stop(); // kills whatever CRIU created, found through the restore intent's pidfile
+          rmSync(pidFile, { force: true });
+        },
+      },
+    ]);
+  } catch (err) {
+    if (err instanceof PhaseError && err.failure instanceof OcfError) throw new OcfError(err.failure.code, err.message);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new OcfError(OCF.ERR_GENERIC, `restoring ${config.name} on ${ctx.localNode} failed at ${reason}; `
+      + `the checkpoint is kept and resumed by the next start`);
+  }
+
+  rmSync(pidFile, { force: true });
+  if (config.ip && restoredPid !== undefined) await announceAddress(restoredPid, config.ip.address);
+  record = records.update(record, { phase: 'restored' });
+  const summary = summarize(record);
+  writeJsonAtomic(store.statsPath(), summary);
+  logger.info(describeSummary(summary));
+  if (!config.keep_images) records.removeImages(record.id);
+  records.releaseClaim(record.id);
+  return summary;
+}

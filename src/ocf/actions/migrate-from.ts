@@ -1,0 +1,38 @@
+/** migrate_from, on the target node: restore the checkpoint the source wrote for this node. */
+import { OCF, OcfError, type OcfCode } from '../exit-codes.js';
+import type { ActionContext } from '../context.js';
+import { migrationProblems } from '../config.js';
+import { loadDriver } from '../../runtime/driver.js';
+import { localNodeName } from '../../util/node-name.js';
+import { logger } from '../../util/log.js';
+
+export async function migrateFrom(ctx: ActionContext): Promise<OcfCode> {
+  const config = ctx.config();
+  const [problem] = migrationProblems(config);
+  if (problem) throw new OcfError(OCF.ERR_CONFIGURED, problem.message);
+  const { engineContext } = await import('../../migrate/context.js');
+  const { restoreCheckpoint } = await import('../../migrate/target.js');
+  const { requireBridge, requirePrograms, requireStateDir } = await import('./local-checks.js');
+  const local = ctx.environment.onNode ?? ctx.environment.migrateTarget ?? await localNodeName(process.env);
+  const driver = await loadDriver(config);
+  const engine = engineContext(config, local, driver, ctx.deadline);
+  const record = engine.records.read();
+  const source = ctx.environment.migrateSource;
+
+  if (record?.phase === 'restored' && record.restoredOn === local && driver.status().state === 'running') {
+    logger.info(`${config.name} was already restored here from checkpoint ${record.id}`);
+    return OCF.SUCCESS;
+  }
+  if (!record || (record.phase !== 'dumped' && record.phase !== 'restoring')) {
+    throw new OcfError(OCF.ERR_GENERIC, `no checkpoint of ${config.name} to restore in ${engine.store.root}`
+      + (record ? ` (last migration ${record.id} is ${record.phase})` : ''));
+  }
+  if (record.target !== local || (source && record.source !== source)) {
+    throw new OcfError(OCF.ERR_GENERIC, `checkpoint ${record.id} is for ${record.source} -> ${record.target}, not ${source ?? '?'} -> ${local}`);
+  }
+  requirePrograms(config);
+  requireStateDir(config);
+  await requireBridge(config);
+  await restoreCheckpoint(engine, record, 'migrate');
+  return OCF.SUCCESS;
+}

@@ -1,0 +1,71 @@
+/**
+ * start: idempotent; resumes the checkpoint of an unfinished migration when there is one (nothing is lost),
+ * else starts the container afresh. Returns once the container is up and monitor_cmd (if set) passes.
+ */
+import { OCF, OcfError, type OcfCode } from '../exit-codes.js';
+import type { ActionContext } from '../context.js';
+import { loadDriver, type ContainerDriver } from '../../runtime/driver.js';
+import { logger } from '../../util/log.js';
+import type { Config } from '../params.js';
+import { requireBridge, requirePrograms, requireStateDir } from './local-checks.js';
+import { localNodeName } from '../../util/node-name.js';
+
+async function resumedFromCheckpoint(ctx: ActionContext, config: Config, driver: ContainerDriver): Promise<boolean> {
+  if (!config.state_dir) return false;
+  const { engineContext } = await import('../../migrate/context.js');
+  const { pendingCheckpoint } = await import('../../migrate/record.js');
+  const engine = engineContext(config, ctx.environment.onNode ?? await localNodeName(process.env), driver, ctx.deadline);
+  const record = engine.records.read();
+  const pending = pendingCheckpoint(record, config.checkpoint_max_age);
+  if (!record || !pending.resume) {
+    if (record && (record.phase === 'dumped' || record.phase === 'restoring')) {
+      logger.warning(`not resuming checkpoint ${record.id}: ${pending.resume ? '' : pending.why}; setting it aside and starting afresh`);
+      engine.records.update(record, { phase: 'aborted', lastError: 'set aside by start' });
+    }
+    return false;
+  }
+  logger.notice(`resuming ${config.name} from checkpoint ${record.id} of an unfinished migration (${record.source} -> ${record.target})`);
+  const { restoreCheckpoint } = await import('../../migrate/target.js');
+  await restoreCheckpoint(engine, record, 'resume');
+  return true;
+}
+
+async function waitHealthy(ctx: ActionContext, driver: ContainerDriver): Promise<void> {
+  let last = '';
+  const stopAt = ctx.deadline.at - 2000;
+  for (;;) {
+    try {
+      await driver.healthCheck();
+      return;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (driver.status().state !== 'running') throw new Error(`the container exited while starting (${last})`);
+    if (Date.now() + 500 > stopAt) throw new Error(`monitor_cmd did not pass before the start timeout: ${last}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function start(ctx: ActionContext): Promise<OcfCode> {
+  const config = ctx.config();
+  const driver = await loadDriver(config);
+  const status = driver.status();
+  if (status.state === 'running') {
+    logger.info(`${config.name} is already running (${status.detail})`);
+    return OCF.SUCCESS;
+  }
+  requirePrograms(config);
+  requireStateDir(config);
+  await requireBridge(config);
+  if (status.state === 'dead') await driver.stop(); // clear the record of a container that died
+
+  try {
+    if (!(await resumedFromCheckpoint(ctx, config, driver))) await driver.start();
+    await waitHealthy(ctx, driver);
+  } catch (err) {
+    if (err instanceof OcfError) throw err;
+    await driver.stop().catch(() => undefined);
+    throw new OcfError(OCF.ERR_GENERIC, `could not start ${config.name}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return OCF.SUCCESS;
+}

@@ -1,0 +1,59 @@
+/**
+ * The node-local record of a container running on this node, kept in a tmpfs (/run/ferry), so it disappears with
+ * a reboot exactly like the container does. It pins the container's identity: init PID plus its start time and
+ * PID namespace, never a bare PID.
+ */
+import { join } from 'node:path';
+import { ensurePrivateDir, readJson, removeQuietly, writeJsonAtomic } from '../util/files.js';
+
+export interface LocalRecord {
+  name: string;
+  pid: number;
+  startTime: number;
+  pidNamespace: string;
+  hostInterface: string | undefined;
+  /** How the container came to run here. */
+  origin: 'start' | 'restore';
+  since: string;
+}
+
+/** Written just before a restore, so a probe after an interrupted restore can still find what CRIU created. */
+export interface RestoreIntent {
+  name: string;
+  pidFile: string;
+  migrationId: string;
+  since: string;
+}
+
+export function runDir(): string {
+  return process.env.FERRY_RUN_DIR ?? '/run/ferry';
+}
+
+const recordPath = (name: string) => join(runDir(), `${name}.json`);
+const intentPath = (name: string) => join(runDir(), `${name}.restoring.json`);
+
+export function readLocalRecord(name: string): LocalRecord | undefined {
+  return readJson<LocalRecord>(recordPath(name));
+}
+
+export function writeLocalRecord(record: LocalRecord): void {
+  ensurePrivateDir(runDir());
+  writeJsonAtomic(recordPath(record.name), record);
+}
+
+export function removeLocalRecord(name: string): void {
+  removeQuietly(recordPath(name));
+}
+
+export function readRestoreIntent(name: string): RestoreIntent | undefined {
+  return readJson<RestoreIntent>(intentPath(name));
+}
+
+export function writeRestoreIntent(intent: RestoreIntent): void {
+  ensurePrivateDir(runDir());
+  writeJsonAtomic(intentPath(intent.name), intent);
+}
+
+export function removeRestoreIntent(name: string): void {
+  removeQuietly(intentPath(name));
+}

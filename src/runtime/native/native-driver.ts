@@ -1,0 +1,95 @@
+/** The native driver: Ferry itself runs the container as a process tree in its own namespaces. */
+import type { Config } from '../../ocf/params.js';
+import type { ContainerDriver, ContainerStatus, RestoreWiring } from '../driver.js';
+import {
+  readLocalRecord, readRestoreIntent, removeLocalRecord, removeRestoreIntent, writeLocalRecord, type LocalRecord,
+} from '../local-record.js';
+import { identityOf, isAlive, namespaceOf } from '../../util/proc.js';
+import { readFileSync } from 'node:fs';
+import { hostInterfaceName } from './naming.js';
+
+export class NativeDriver implements ContainerDriver {
+  constructor(private readonly config: Config) {}
+
+  status(): ContainerStatus {
+    const record = readLocalRecord(this.config.name) ?? this.recordFromInterruptedRestore();
+    if (!record) return { state: 'stopped' };
+    if (isAlive(record)) return { state: 'running', pid: record.pid, detail: `init pid ${record.pid} (${record.origin} ${record.since})` };
+    return { state: 'dead', detail: `its init (pid ${record.pid}) has exited` };
+  }
+
+  /**
+   * A restore interrupted before its record was written (the agent was killed) may still have left a running
+   * tree: CRIU's pidfile says which. Adopting it here keeps probes truthful.
+   */
+  private recordFromInterruptedRestore(): LocalRecord | undefined {
+    const intent = readRestoreIntent(this.config.name);
+    if (!intent) return undefined;
+    let pid: number;
+    try {
+      pid = Number(readFileSync(intent.pidFile, 'utf8').trim());
+    } catch {
+      return undefined;
+    }
+    const id = Number.isInteger(pid) && pid > 0 ? identityOf(pid) : undefined;
+    const pidNamespace = id ? namespaceOf(pid, 'pid') : undefined;
+    if (!id || !pidNamespace) return undefined;
+    return this.recordFor(id.pid, id.startTime, pidNamespace, 'restore');
+  }
+
+  private recordFor(pid: number, startTime: number, pidNamespace: string, origin: LocalRecord['origin']): LocalRecord {
+    return {
+      name: this.config.name, pid, startTime, pidNamespace, origin, since: new Date().toISOString(),
+      hostInterface: this.config.bridge ? hostInterfaceName(this.config.name) : undefined,
+    };
+  }
+
+  async start(): Promise<void> {
+    const { startContainer } = await import('./start.js');
+    const started = await startContainer(this.config);
+    writeLocalRecord(this.recordFor(started.pid, started.startTime, started.pidNamespace, 'start'));
+  }
+
+  async stop(): Promise<void> {
+    const record = readLocalRecord(this.config.name) ?? this.recordFromInterruptedRestore();
+    if (record) {
+      const { terminateTree } = await import('./terminate.js');
+      await terminateTree(record, record.pidNamespace, this.config.stop_timeout * 1000);
+      const { removeHostInterface } = await import('./network.js');
+      await removeHostInterface(record.hostInterface);
+    }
+    removeLocalRecord(this.config.name);
+    removeRestoreIntent(this.config.name);
+  }
+
+  checkpointRoot(): number | undefined {
+    const status = this.status();
+    return status.state === 'running' ? status.pid : undefined;
+  }
+
+  restoreWiring(): RestoreWiring {
+    if (!this.config.bridge) return { externals: [] };
+    return { externals: [`veth[eth0]:${hostInterfaceName(this.config.name)}@${this.config.bridge}`] };
+  }
+
+  async adoptRestored(pid: number): Promise<void> {
+    const id = identityOf(pid);
+    const pidNamespace = namespaceOf(pid, 'pid');
+    if (!id || !pidNamespace) throw new Error(`the restored container (pid ${pid}) is not running`);
+    writeLocalRecord(this.recordFor(pid, id.startTime, pidNamespace, 'restore'));
+    removeRestoreIntent(this.config.name);
+  }
+
+  forget(): void {
+    removeLocalRecord(this.config.name);
+    removeRestoreIntent(this.config.name);
+  }
+
+  async healthCheck(): Promise<void> {
+    if (!this.config.monitor_cmd) return;
+    const status = this.status();
+    if (status.state !== 'running') throw new Error('container is not running');
+    const { runInside } = await import('./inside.js');
+    await runInside(status.pid, this.config.monitor_cmd);
+  }
+}

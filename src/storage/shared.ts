@@ -1,0 +1,44 @@
+/**
+ * storage=shared: state_dir is on storage both nodes mount at once. Ferry keeps one private directory per
+ * container there: STATE_DIR/NAME/{migration.json, claim-ID/, images/ID/, last-migration.json}.
+ */
+import { accessSync, constants, statSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePrivateDir } from '../util/files.js';
+
+export class SharedStore {
+  readonly root: string;
+
+  constructor(stateDir: string, name: string) {
+    this.root = join(stateDir, name);
+  }
+
+  recordPath(): string { return join(this.root, 'migration.json'); }
+  claimPath(id: string): string { return join(this.root, `claim-${id}`); }
+  imagesDir(id: string): string { return join(this.root, 'images', id); }
+  imagesRoot(): string { return join(this.root, 'images'); }
+  statsPath(): string { return join(this.root, 'last-migration.json'); }
+
+  ensure(): void {
+    ensurePrivateDir(this.root);
+    ensurePrivateDir(this.imagesRoot());
+  }
+}
+
+/** Why state_dir cannot be used on this node, or undefined when it can (exists, is a directory, writable). */
+export function stateDirProblem(stateDir: string): string | undefined {
+  try {
+    if (!statSync(stateDir).isDirectory()) return `state_dir ${stateDir} is not a directory`;
+    accessSync(stateDir, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `state_dir ${stateDir} does not exist on this node (is the shared storage mounted?)`;
+    return `state_dir ${stateDir} is not usable: ${code ?? String(err)}`;
+  }
+}
+
+export function freeBytes(dir: string): number {
+  const s = statfsSync(dir);
+  return s.bavail * s.bsize;
+}

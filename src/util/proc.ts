@@ -1,0 +1,82 @@
+/** Reading process facts from /proc: identity (PID plus start time, immune to PID reuse) and namespaces. */
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+
+export interface ProcessIdentity {
+  pid: number;
+  /** Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
+  startTime: number;
+}
+
+interface StatFields {
+  state: string;
+  ppid: number;
+  startTime: number;
+}
+
+/** Parses /proc/PID/stat; the command name may contain spaces and parentheses, so fields count from the last ")". */
+export function parseStat(text: string): StatFields | undefined {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const fields = text.slice(close + 2).split(' ');
+  const state = fields[0];
+  const ppid = Number(fields[1]);
+  const startTime = Number(fields[19]);
+  if (state === undefined || !Number.isFinite(ppid) || !Number.isFinite(startTime)) return undefined;
+  return { state, ppid, startTime };
+}
+
+export function readStat(pid: number): StatFields | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the same process (not a reused PID) is alive and not a zombie. */
+export function isAlive(id: ProcessIdentity): boolean {
+  const stat = readStat(id.pid);
+  return stat !== undefined && stat.startTime === id.startTime && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+export function identityOf(pid: number): ProcessIdentity | undefined {
+  const stat = readStat(pid);
+  return stat ? { pid, startTime: stat.startTime } : undefined;
+}
+
+export function namespaceOf(pid: number, kind: 'pid' | 'net' | 'mnt'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+  } catch {
+    return undefined;
+  }
+}
+
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Every process whose PID namespace is `pidNamespace` (as readlink of /proc/PID/ns/pid prints it). */
+export function processesInPidNamespace(pidNamespace: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (namespaceOf(pid, 'pid') === pidNamespace) found.push(pid);
+  }
+  return found;
+}
+
+/** True when the process installed a handler for the signal (SigCgt in /proc/PID/status). */
+export function catchesSignal(pid: number, signal: number): boolean {
+  try {
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? (BigInt(`0x${m[1]}`) >> BigInt(signal - 1)) % 2n === 1n : false;
+  } catch {
+    return false;
+  }
+}

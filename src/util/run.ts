@@ -1,0 +1,70 @@
+/**
+ * The one way Ferry runs an external command: execa with an argument array (never a shell string), a timeout
+ * bounded by the action's deadline, the command line logged at debug, and errors that explain themselves.
+ */
+import { execa } from 'execa';
+import { logger } from './log.js';
+import { currentDeadline } from './deadline.js';
+
+export interface RunOptions {
+  /** Upper bound for this command; the action's deadline bounds it further. */
+  timeoutMs?: number;
+  input?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Return the result instead of throwing on a non-zero exit. */
+  allowFailure?: boolean;
+}
+
+export interface RunResult {
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class CommandError extends Error {
+  constructor(readonly command: string, readonly exitCode: number | undefined, readonly signal: string | undefined,
+    readonly stderr: string, readonly timedOut: boolean) {
+    super(`${command}: ${describeEnd(exitCode, signal, timedOut)}${stderr ? `: ${lastLines(stderr)}` : ''}`);
+  }
+}
+
+function describeEnd(exitCode: number | undefined, signal: string | undefined, timedOut: boolean): string {
+  if (timedOut) return 'timed out';
+  if (signal) return `killed by ${signal}`;
+  return `exit code ${exitCode ?? '?'}`;
+}
+
+export function lastLines(text: string, count = 3): string {
+  return text.trim().split('\n').slice(-count).join(' | ');
+}
+
+/** A shell-quoted rendering for logs, so an admin can replay the command by hand. */
+export function renderCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map((a) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+export async function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const command = renderCommand(file, args);
+  const timeoutMs = currentDeadline().bound(options.timeoutMs);
+  logger.debug(`running: ${command}`);
+  const result = await execa(file, args, {
+    reject: false,
+    timeout: timeoutMs,
+    forceKillAfterDelay: 2000,
+    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stripFinalNewline: true,
+  });
+  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+  const exitCode = result.exitCode ?? -1;
+  if (result.failed && !options.allowFailure) {
+    throw new CommandError(command, result.exitCode, result.signal ?? undefined, stderr || (result.cause instanceof Error ? result.cause.message : ''), result.timedOut);
+  }
+  if (result.failed) logger.debug(`${command}: ${describeEnd(result.exitCode, result.signal ?? undefined, result.timedOut)}`);
+  return { command, exitCode, stdout, stderr };
+}
