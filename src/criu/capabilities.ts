@@ -36,7 +36,7 @@ function bootId(): string {
 async function detect(criu: Criu): Promise<Capabilities> {
   const [criuVersion, criuCheck, dirty, uffd, nft] = await Promise.all([
     criu.version(), criu.check(), criu.check('mem_dirty_track'), criu.check('uffd-noncoop'),
-    criu.check('network-lock-nftables'),
+    criu.check('network_lock_nftables'),
   ]);
   // CRIU defaults to iptables; where the iptables tools are missing (as on nftables-only hosts) use nftables
   const iptables = which('iptables-restore') !== undefined;

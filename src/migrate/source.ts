@@ -85,6 +85,7 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
         undo: async () => {
           // CRIU resumes the tree when a dump fails; if CRIU itself died, its network lock may be left behind
           if (driver.checkpointRoot() !== undefined) {
+            store.keepFailureLog(id, 'dump.log');
             await releaseStaleNetworkLock(pid);
           } else if (records.imagesComplete(id)) {
             // dumped, but the migration cannot go on: bring the container back here from its own checkpoint

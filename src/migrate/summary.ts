@@ -29,7 +29,7 @@ export function summarize(r: MigrationRecord): MigrationSummary {
     type: r.type,
     downtimeMs: r.restoredAt !== undefined ? Math.max(0, r.restoredAt - r.dumpStartedAt) : undefined,
     frozenMs: us2ms(r.dumpStats?.frozenTimeUs),
-    dumpMs: r.dumpedAt !== undefined ? r.dumpedAt - freezeStart : undefined,
+    dumpMs: r.dumpedAt !== undefined ? Math.round(r.dumpedAt - freezeStart) : undefined,
     restoreMs: us2ms(r.restoreStats?.restoreTimeUs),
     pagesWritten: r.dumpStats?.pagesWritten,
     bytesWritten: r.dumpStats?.pagesWritten !== undefined ? r.dumpStats.pagesWritten * 4096 : undefined,

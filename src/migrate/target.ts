@@ -72,6 +72,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           record = records.update(record, { restoreStats, restoredAt, restoredOn: ctx.localNode });
         },
         undo: async () => {
+          store.keepFailureLog(record.id, 'restore.log');
           await driver.stop(); // kills whatever CRIU created, found through the restore intent's pidfile
           rmSync(pidFile, { force: true });
         },

@@ -2,7 +2,7 @@
  * storage=shared: state_dir is on storage both nodes mount at once. Ferry keeps one private directory per
  * container there: STATE_DIR/NAME/{migration.json, claim-ID/, images/ID/, last-migration.json}.
  */
-import { accessSync, constants, statSync, statfsSync } from 'node:fs';
+import { accessSync, chmodSync, constants, copyFileSync, statSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../util/files.js';
 
@@ -18,6 +18,14 @@ export class SharedStore {
   imagesDir(id: string): string { return join(this.root, 'images', id); }
   imagesRoot(): string { return join(this.root, 'images'); }
   statsPath(): string { return join(this.root, 'last-migration.json'); }
+
+  /** CRIU's log of a failed run is the admin's best clue; it outlives removed images (0600, no memory in it). */
+  keepFailureLog(id: string, log: string): void {
+    try {
+      copyFileSync(join(this.imagesDir(id), log), join(this.root, `last-failed-${log}`));
+      chmodSync(join(this.root, `last-failed-${log}`), 0o600);
+    } catch { /* CRIU may have failed before writing it */ }
+  }
 
   ensure(): void {
     ensurePrivateDir(this.root);
