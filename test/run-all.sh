@@ -1,0 +1,32 @@
+#!/bin/sh
+# The whole test suite, from a clean clone on a fresh Debian 12 machine, as root:
+# installs what it needs (Debian packages, a CRIU that works on this kernel, npm packages), builds, installs
+# the agent, then runs unit, agent-contract and two-node lab tests against real CRIU, namespaces and Pacemaker.
+# Ends with the line "N passed, N failed" taken from tap's own results.
+set -eu
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "the tests need root (namespaces, CRIU, Pacemaker)" >&2; exit 1; }
+
+sh test/lab/install-host-packages.sh
+FERRY_TEST_CRIU=$(sh test/lab/install-criu.sh)
+export FERRY_TEST_CRIU
+echo "CRIU for the tests: $FERRY_TEST_CRIU ($("$FERRY_TEST_CRIU" --version | head -1))"
+[ -d node_modules/tap ] || npm ci --no-audit --no-fund
+npm run --silent build
+npm run --silent install-agent
+
+out=$(mktemp /tmp/ferry-tap.XXXXXX)
+trap 'rm -f "$out"' EXIT
+set +e
+npx tap --reporter=tap ${FERRY_TESTS:-test/unit test/agent test/lab test/e2e} 2>&1 | tee "$out"
+status=$?
+set -e
+# tap's closing summary looks like: # { total: 12, pass: 11, fail: 1 }   (skip/todo when present)
+summary=$(grep -E '^# \{ total: ' "$out" | tail -1)
+count() { echo "$summary" | grep -oE "$1: [0-9]+" | grep -oE '[0-9]+' || echo 0; }
+total=$(count total); pass=$(count pass); fail=$(count fail); skip=$(count skip); todo=$(count todo)
+[ -n "$summary" ] || { echo "0 passed, 1 failed (tap printed no summary)"; exit 1; }
+[ "$skip" = 0 ] && [ "$todo" = 0 ] || echo "($skip skipped and $todo todo, not counted as passed)"
+failed=$((total - pass))
+echo "$pass passed, $failed failed"
+[ "$status" = 0 ] && [ "$failed" = 0 ]
