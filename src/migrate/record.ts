@@ -36,6 +36,8 @@ export interface MigrationRecord {
   /** Wall-clock ms when the source began freezing (dump start). */
   dumpStartedAt: number;
   dumpedAt?: number;
+  /** Wall-clock ms when the restoring node began its restore (after Pacemaker handed over). */
+  restoreStartedAt?: number;
   restoredAt?: number;
   restoredOn?: string;
   dumpStats?: DumpStats;

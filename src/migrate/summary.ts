@@ -11,6 +11,8 @@ export interface MigrationSummary {
   downtimeMs: number | undefined;
   frozenMs: number | undefined;
   dumpMs: number | undefined;
+  /** Between the end of the dump and the start of the restore: the cluster manager's hand-over. */
+  handoverMs: number | undefined;
   restoreMs: number | undefined;
   pagesWritten: number | undefined;
   bytesWritten: number | undefined;
@@ -30,6 +32,7 @@ export function summarize(r: MigrationRecord): MigrationSummary {
     downtimeMs: r.restoredAt !== undefined ? Math.max(0, r.restoredAt - r.dumpStartedAt) : undefined,
     frozenMs: us2ms(r.dumpStats?.frozenTimeUs),
     dumpMs: r.dumpedAt !== undefined ? Math.round(r.dumpedAt - freezeStart) : undefined,
+    handoverMs: r.dumpedAt !== undefined && r.restoreStartedAt !== undefined ? r.restoreStartedAt - r.dumpedAt : undefined,
     restoreMs: us2ms(r.restoreStats?.restoreTimeUs),
     pagesWritten: r.dumpStats?.pagesWritten,
     bytesWritten: r.dumpStats?.pagesWritten !== undefined ? r.dumpStats.pagesWritten * 4096 : undefined,
@@ -40,5 +43,6 @@ export function summarize(r: MigrationRecord): MigrationSummary {
 export function describeSummary(s: MigrationSummary): string {
   const mib = s.bytesWritten !== undefined ? `${(s.bytesWritten / 1048576).toFixed(1)} MiB` : '? MiB';
   return `migrated ${s.name} ${s.source} -> ${s.target} (${s.type}): downtime ${s.downtimeMs ?? '?'} ms, `
-    + `frozen ${s.frozenMs ?? '?'} ms, restore ${s.restoreMs ?? '?'} ms, ${mib} of memory (${s.pagesWritten ?? '?'} pages)`;
+    + `(dump ${s.dumpMs ?? '?'} ms, hand-over ${s.handoverMs ?? '?'} ms, restore ${s.restoreMs ?? '?'} ms), `
+    + `frozen ${s.frozenMs ?? '?'} ms, ${mib} of memory (${s.pagesWritten ?? '?'} pages)`;
 }

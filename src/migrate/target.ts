@@ -62,6 +62,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           rmSync(pidFile, { force: true }); // CRIU refuses to write an existing pidfile, after creating the tasks
           writeRestoreIntent({ name: config.name, pidFile, migrationId: record.id, since: new Date().toISOString() });
           logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode})`);
+          record = records.update(record, { restoreStartedAt: Date.now() });
           const restoreStats = await ctx.criu.restore(
             { imagesDir, pidFile, externals: driver.restoreWiring().externals },
             ctx.deadline.reserve(ROLLBACK_RESERVE_MS).bound(),

@@ -12,8 +12,8 @@ export async function announceAddress(pid: number, address: string): Promise<voi
     logger.warning(`arping not found: not announcing ${address} (install iputils-arping)`);
     return;
   }
-  const r = await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'arping', '-U', '-c', '2', '-w', '2', '-I', 'eth0', address],
-    { allowFailure: true, timeoutMs: 4000 });
+  const r = await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'arping', '-U', '-c', '1', '-I', 'eth0', address],
+    { allowFailure: true, timeoutMs: 3000 });
   if (r.exitCode !== 0 && r.exitCode !== 1) logger.warning(`gratuitous ARP for ${address} failed: ${r.stderr.trim()}`);
   else logger.info(`announced ${address} with gratuitous ARP`);
 }
