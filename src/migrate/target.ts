@@ -59,6 +59,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
       {
         name: 'restore',
         run: async () => {
+          await driver.prepareRestore();
           rmSync(pidFile, { force: true }); // CRIU refuses to write an existing pidfile, after creating the tasks
           writeRestoreIntent({ name: config.name, pidFile, migrationId: record.id, since: new Date().toISOString() });
           logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode})`);

@@ -18,6 +18,8 @@ export interface ContainerDriver {
   /** The PID of the tree's root for CRIU, or undefined when not running here. */
   checkpointRoot(): number | undefined;
   restoreWiring(): RestoreWiring;
+  /** Clears what a dead copy may have left on this node (records, its host interface) so a restore can proceed. */
+  prepareRestore(): Promise<void>;
   /** Takes over a tree CRIU restored on this node: record its identity so monitor and stop can find it. */
   adoptRestored(pid: number): Promise<void>;
   /** Forgets the container on this node after it was checkpointed away (its processes are gone). */

@@ -72,6 +72,16 @@ export class NativeDriver implements ContainerDriver {
     return { externals: [`veth[eth0]:${hostInterfaceName(this.config.name)}@${this.config.bridge}`] };
   }
 
+  async prepareRestore(): Promise<void> {
+    const status = this.status();
+    if (status.state === 'running') throw new Error(`${this.config.name} is already running here (${status.detail})`);
+    this.forget();
+    if (this.config.bridge) {
+      const { removeHostInterface } = await import('./network.js');
+      await removeHostInterface(hostInterfaceName(this.config.name)); // a stale one would make CRIU's veth creation fail
+    }
+  }
+
   async adoptRestored(pid: number): Promise<void> {
     const id = identityOf(pid);
     const pidNamespace = namespaceOf(pid, 'pid');
