@@ -65,7 +65,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode})`);
           record = records.update(record, { restoreStartedAt: Date.now() });
           const restoreStats = await ctx.criu.restore(
-            { imagesDir, pidFile, externals: driver.restoreWiring().externals },
+            { imagesDir, pidFile, externals: (await driver.restoreWiring()).externals },
             ctx.deadline.reserve(ROLLBACK_RESERVE_MS).bound(),
           );
           const restoredAt = Date.now();

@@ -17,7 +17,7 @@ export interface ContainerDriver {
   stop(): Promise<void>;
   /** The PID of the tree's root for CRIU, or undefined when not running here. */
   checkpointRoot(): number | undefined;
-  restoreWiring(): RestoreWiring;
+  restoreWiring(): Promise<RestoreWiring>;
   /** Clears what a dead copy may have left on this node (records, its host interface) so a restore can proceed. */
   prepareRestore(): Promise<void>;
   /** Takes over a tree CRIU restored on this node: record its identity so monitor and stop can find it. */

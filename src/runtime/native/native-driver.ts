@@ -6,7 +6,6 @@ import {
 } from '../local-record.js';
 import { identityOf, isAlive, namespaceOf } from '../../util/proc.js';
 import { readFileSync } from 'node:fs';
-import { hostInterfaceName } from './naming.js';
 
 export class NativeDriver implements ContainerDriver {
   constructor(private readonly config: Config) {}
@@ -34,20 +33,25 @@ export class NativeDriver implements ContainerDriver {
     const id = Number.isInteger(pid) && pid > 0 ? identityOf(pid) : undefined;
     const pidNamespace = id ? namespaceOf(pid, 'pid') : undefined;
     if (!id || !pidNamespace) return undefined;
-    return this.recordFor(id.pid, id.startTime, pidNamespace, 'restore');
+    return this.recordFor(id.pid, id.startTime, pidNamespace, 'restore', undefined);
   }
 
-  private recordFor(pid: number, startTime: number, pidNamespace: string, origin: LocalRecord['origin']): LocalRecord {
-    return {
-      name: this.config.name, pid, startTime, pidNamespace, origin, since: new Date().toISOString(),
-      hostInterface: this.config.bridge ? hostInterfaceName(this.config.name) : undefined,
-    };
+  private recordFor(pid: number, startTime: number, pidNamespace: string, origin: LocalRecord['origin'],
+    hostInterface: string | undefined): LocalRecord {
+    return { name: this.config.name, pid, startTime, pidNamespace, origin, since: new Date().toISOString(), hostInterface };
+  }
+
+  /** Loaded on demand: node:crypto is more than a monitor should pay for. */
+  private async hostInterface(): Promise<string | undefined> {
+    if (!this.config.bridge) return undefined;
+    const { hostInterfaceName } = await import('./naming.js');
+    return hostInterfaceName(this.config.name);
   }
 
   async start(): Promise<void> {
     const { startContainer } = await import('./start.js');
     const started = await startContainer(this.config);
-    writeLocalRecord(this.recordFor(started.pid, started.startTime, started.pidNamespace, 'start'));
+    writeLocalRecord(this.recordFor(started.pid, started.startTime, started.pidNamespace, 'start', await this.hostInterface()));
   }
 
   async stop(): Promise<void> {
@@ -56,7 +60,7 @@ export class NativeDriver implements ContainerDriver {
       const { terminateTree } = await import('./terminate.js');
       await terminateTree(record, record.pidNamespace, this.config.stop_timeout * 1000);
       const { removeHostInterface } = await import('./network.js');
-      await removeHostInterface(record.hostInterface);
+      await removeHostInterface(record.hostInterface ?? await this.hostInterface());
     }
     removeLocalRecord(this.config.name);
     removeRestoreIntent(this.config.name);
@@ -67,26 +71,24 @@ export class NativeDriver implements ContainerDriver {
     return status.state === 'running' ? status.pid : undefined;
   }
 
-  restoreWiring(): RestoreWiring {
-    if (!this.config.bridge) return { externals: [] };
-    return { externals: [`veth[eth0]:${hostInterfaceName(this.config.name)}@${this.config.bridge}`] };
+  async restoreWiring(): Promise<RestoreWiring> {
+    const hostSide = await this.hostInterface();
+    return { externals: hostSide ? [`veth[eth0]:${hostSide}@${this.config.bridge}`] : [] };
   }
 
   async prepareRestore(): Promise<void> {
     const status = this.status();
     if (status.state === 'running') throw new Error(`${this.config.name} is already running here (${status.detail})`);
     this.forget();
-    if (this.config.bridge) {
-      const { removeHostInterface } = await import('./network.js');
-      await removeHostInterface(hostInterfaceName(this.config.name)); // a stale one would make CRIU's veth creation fail
-    }
+    const { removeHostInterface } = await import('./network.js');
+    await removeHostInterface(await this.hostInterface()); // a stale one would make CRIU's veth creation fail
   }
 
   async adoptRestored(pid: number): Promise<void> {
     const id = identityOf(pid);
     const pidNamespace = namespaceOf(pid, 'pid');
     if (!id || !pidNamespace) throw new Error(`the restored container (pid ${pid}) is not running`);
-    writeLocalRecord(this.recordFor(pid, id.startTime, pidNamespace, 'restore'));
+    writeLocalRecord(this.recordFor(pid, id.startTime, pidNamespace, 'restore', await this.hostInterface()));
     removeRestoreIntent(this.config.name);
   }
 
