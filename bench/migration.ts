@@ -10,7 +10,8 @@
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { agent, lab, LAB_DIR, migrate, REPO, type Node } from '../test/lab/agent-in-node.js';
+import { agent, migrate } from '../test/lab/agent-in-node.js';
+import { labDown, labUp, LAB_DIR, REPO, type NodeId } from '../test/lab/lab.js';
 import { barChartSvg } from './svg.js';
 
 interface Row { size: number; floorMs: number; liveDowntimeMs: number; liveTotalMs: number; dumpMs: number; restoreMs: number; coldMs: number; mib: number }
@@ -84,7 +85,7 @@ async function coldOnce(size: number, criu: string, round: number) {
   await must(agent(1, 'start', p), 'start');
   await waitCounting(file, 2);
   const started = performance.now();
-  await must(agent(1 as Node, 'stop', p), 'stop');
+  await must(agent(1 as NodeId, 'stop', p), 'stop');
   rmSync(file, { force: true });
   await must(agent(2, 'start', p), 'start');
   await waitCounting(file, 0);
@@ -97,7 +98,7 @@ async function coldOnce(size: number, criu: string, round: number) {
 async function main(): Promise<void> {
   const criu = await criuPath();
   process.stdout.write(`bringing the lab up (CRIU ${criu})...\n`);
-  await lab('up');
+  await labUp();
   const rows: Row[] = [];
   try {
     for (const size of sizes) {
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${size} MiB: ${JSON.stringify(row)}\n`);
     }
   } finally {
-    await lab('down');
+    await labDown();
   }
   const header = 'RSS MiB | dumped MiB | floor downtime | live downtime | (dump / restore) | live total | cold move';
   const lines = rows.map((r) => `${String(r.size).padStart(7)} | ${String(r.mib).padStart(10)} | ${String(r.floorMs).padStart(11)} ms | ${String(r.liveDowntimeMs).padStart(10)} ms | ${String(r.dumpMs).padStart(6)} / ${String(r.restoreMs).padStart(6)} ms | ${String(r.liveTotalMs).padStart(7)} ms | ${String(r.coldMs).padStart(6)} ms`);
@@ -137,5 +138,5 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   process.stderr.write(`benchmark failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  void lab('down').finally(() => process.exit(1));
+  void labDown().finally(() => process.exit(1));
 });

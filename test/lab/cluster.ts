@@ -1,0 +1,72 @@
+/** Pacemaker in the lab, for container resources: the definition, moves, standby, the order of operations. */
+import { crm, nodeExec, pacemakerLog, resourceNodes, waitFor, type NodeId } from './lab.js';
+
+export interface ContainerResource {
+  id: string;
+  params: Record<string, string>;
+  monitorIntervalS?: number;
+  migrateTimeoutS?: number;
+}
+
+const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function primitiveXml(r: ContainerResource): string {
+  const nv = Object.entries(r.params)
+    .map(([k, v]) => `<nvpair id="${r.id}-p-${k}" name="${k}" value="${attr(v)}"/>`).join('');
+  const mig = r.migrateTimeoutS ?? 120;
+  return `<primitive id="${r.id}" class="ocf" provider="ferry" type="container">`
+    + `<instance_attributes id="${r.id}-params">${nv}</instance_attributes>`
+    + `<meta_attributes id="${r.id}-meta"><nvpair id="${r.id}-m-am" name="allow-migrate" value="true"/></meta_attributes>`
+    + '<operations>'
+    + `<op id="${r.id}-monitor" name="monitor" interval="${r.monitorIntervalS ?? 5}s" timeout="20s"/>`
+    + `<op id="${r.id}-start" name="start" interval="0s" timeout="120s"/>`
+    + `<op id="${r.id}-stop" name="stop" interval="0s" timeout="60s"/>`
+    + `<op id="${r.id}-migrate_to" name="migrate_to" interval="0s" timeout="${mig}s"/>`
+    + `<op id="${r.id}-migrate_from" name="migrate_from" interval="0s" timeout="${mig}s"/>`
+    + '</operations></primitive>';
+}
+
+export async function createResource(r: ContainerResource): Promise<void> {
+  await crm(1, ['cibadmin', '--create', '-o', 'resources', '--xml-text', primitiveXml(r)]);
+}
+
+export async function deleteResource(id: string): Promise<void> {
+  await crm(1, ['crm_resource', '--resource', id, '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped']);
+  await waitFor(async () => (await resourceNodes(1, id)).length === 0, { what: `${id} stopped`, timeoutMs: 60_000 });
+  await crm(1, ['cibadmin', '--delete', '--xml-text', `<primitive id="${id}"/>`]);
+  await nodeExec(1, 'crm_resource', ['--cleanup', '--resource', id]);
+}
+
+export async function move(id: string, node: string): Promise<void> {
+  await crm(1, ['crm_resource', '--move', '--resource', id, '--node', node]);
+}
+
+export async function clear(id: string): Promise<void> {
+  await crm(1, ['crm_resource', '--clear', '--resource', id]);
+}
+
+export async function standby(node: string, on: boolean): Promise<void> {
+  await crm(1, ['crm_attribute', '--node', node, '--name', 'standby', '--update', on ? 'on' : 'off']);
+}
+
+/** True when the DC has no transition in progress. */
+export async function settled(): Promise<boolean> {
+  for (const n of [1, 2] as NodeId[]) {
+    const r = await nodeExec(n, 'crmadmin', ['-q', '-S', `node${n}`]);
+    if (`${r.stdout}${r.stderr}`.includes('S_IDLE')) return true;
+  }
+  return false;
+}
+
+export interface ExecutedOp { node: string; op: string; result: string; at: string }
+
+/** The resource's operations as each node's controller logged their results ("Result of migrate_to operation for ..."). */
+export async function executedOperations(id: string): Promise<ExecutedOp[]> {
+  const ops: ExecutedOp[] = [];
+  for (const n of [1, 2] as NodeId[]) {
+    const log = await pacemakerLog(n, 5000);
+    const pattern = new RegExp(`^(\\S+ \\d+ [\\d:.]+|\\S+T\\S+) .*Result of (\\S+) operation for ${id} on (\\S+): (\\S+)`, 'gm');
+    for (const m of log.matchAll(pattern)) ops.push({ at: m[1] ?? '', op: m[2] ?? '', node: m[3] ?? '', result: m[4] ?? '' });
+  }
+  return ops;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""Echo-counter server: the workload that Ferry migrates in the lab tests.
+
+usage: server.py COUNTER_FILE [PORT]      (port 5000 by default)
+
+A thread increments a process-global counter every 100 ms and writes "<counter> <instance>\n" to COUNTER_FILE;
+<instance> is random per process start. A migrated process keeps both; a restarted one starts again at 0
+with a new instance, so a test reading the file sees any restart or jump back.
+Each client line "N\n" on TCP 0.0.0.0:PORT is answered "N <counter>\n", which lets a client outside the
+cluster see the same thing live, over a connection that must survive the migration.
+
+Only the Python standard library: it runs as a container's command and must need nothing but the host's
+filesystem. It holds no file open between writes, so a checkpoint rarely includes one.
+"""
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+
+counter = 0
+instance = secrets.token_hex(8)
+
+
+def tick(path):
+    global counter
+    tmp = path + '.tmp'
+    while True:
+        time.sleep(0.1)
+        counter += 1
+        # write + rename: a reader never sees a half-written file
+        with open(tmp, 'w') as f:
+            f.write('%d %s\n' % (counter, instance))
+        os.replace(tmp, path)
+
+
+def serve(conn):
+    try:
+        with conn, conn.makefile('rb') as lines:
+            for line in lines:
+                conn.sendall(b'%s %d\n' % (line.strip(), counter))
+    except OSError:
+        pass  # the client went away; its thread ends quietly
+
+
+def main():
+    path = sys.argv[1]
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
+    # as the init of a pid namespace the kernel would drop SIGTERM unless we handle it
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(('0.0.0.0', port))
+    srv.listen(64)
+    threading.Thread(target=tick, args=(path,), daemon=True).start()
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+if __name__ == '__main__':
+    main()
