@@ -68,5 +68,6 @@ export async function executedOperations(id: string): Promise<ExecutedOp[]> {
     const pattern = new RegExp(`^(\\S+ \\d+ [\\d:.]+|\\S+T\\S+) .*Result of (\\S+) operation for ${id} on (\\S+): (\\S+)`, 'gm');
     for (const m of log.matchAll(pattern)) ops.push({ at: m[1] ?? '', op: m[2] ?? '', node: m[3] ?? '', result: m[4] ?? '' });
   }
-  return ops;
+  // both nodes log with the same clock: order by timestamp ("Nov 22 10:25:01.123" sorts within a day)
+  return ops.sort((a, b) => a.at.localeCompare(b.at));
 }

@@ -1,0 +1,74 @@
+/**
+ * Live migration under a real two-node Pacemaker cluster: crm_resource --move there and back, and node
+ * standby, with a TCP client connected throughout. The session must never be reset and the process's counter
+ * never restart or go back.
+ */
+import t from 'tap';
+import { crmMonResource, failedActions, labDown, labUp, nodeExec, resourceNodes, SHARED_DIR } from '../lab/lab.js';
+import { deleteResource, executedOperations, standby } from '../lab/cluster.js';
+import {
+  containerResource, counterFile, createAndWait, criuForTests, moveAndMeasure, readCounter, startClient, waitRunningOn,
+} from '../lab/scenario.js';
+
+const ID = 'e2e1';
+const IP = '10.78.0.51';
+
+t.before(async () => {
+  if (process.getuid?.() !== 0) throw new Error('these tests need root');
+  await labUp();
+});
+t.teardown(async () => { await labDown(); });
+
+t.test('crm_resource --move node1 -> node2 -> node1 keeps the process and its TCP session', async (t) => {
+  const criu = await criuForTests();
+  await createAndWait(containerResource(ID, IP, criu), 'node1');
+  const client = startClient(IP, 14, 'e2e-move');
+  await new Promise((r) => setTimeout(r, 2000));
+
+  const there = await moveAndMeasure(ID, 'node1', 'node2');
+  t.equal(there.summary.type, 'simple', 'iterative falls back to simple on this kernel');
+  t.equal(there.summary.target, 'node2');
+  t.ok(typeof there.summary.downtimeMs === 'number' && there.summary.downtimeMs < 5000, `downtime ${String(there.summary.downtimeMs)} ms`);
+  t.equal(there.counterAfter?.instance, there.counterBefore?.instance, 'same process after the move (not restarted)');
+  t.ok((there.counterAfter?.value ?? 0) > (there.counterBefore?.value ?? Infinity), 'counter went on');
+
+  const ops = await executedOperations(ID);
+  const sequence = ops.filter((o) => ['migrate_to', 'migrate_from', 'stop'].includes(o.op)).map((o) => `${o.op}@${o.node}:${o.result}`);
+  const iTo = sequence.indexOf('migrate_to@node1:ok');
+  const iFrom = sequence.indexOf('migrate_from@node2:ok');
+  t.ok(iTo >= 0 && iFrom > iTo, `Pacemaker ran migrate_to on node1, then migrate_from on node2 (${sequence.join(', ')})`);
+  t.ok(sequence.slice(iFrom).includes('stop@node1:ok'), 'then stop on node1');
+
+  const back = await moveAndMeasure(ID, 'node2', 'node1');
+  t.equal(back.counterAfter?.instance, there.counterBefore?.instance, 'still the same process after moving back');
+
+  const c = await client.done;
+  t.same(c.errors, [], 'the TCP session was never reset');
+  t.ok(c.counter_monotonic, 'the counter seen over TCP never went back');
+  t.ok(c.replies > 100, `the client kept talking (${c.replies} replies, longest pause ${c.max_gap_ms} ms)`);
+  t.same(await failedActions(1), [], 'crm_mon shows no failed actions');
+  const leftovers = await nodeExec(1, 'ls', ['-A', `${SHARED_DIR}/${ID}/images`]);
+  t.equal(leftovers.stdout.trim(), '', 'images removed after success');
+});
+
+t.test('standby node1 evacuates the container live to node2', async (t) => {
+  const before = readCounter(counterFile(ID));
+  const client = startClient(IP, 8, 'e2e-standby');
+  await new Promise((r) => setTimeout(r, 1500));
+  await standby('node1', true);
+  await waitRunningOn(ID, 'node2');
+  const c = await client.done;
+  const after = readCounter(counterFile(ID));
+  t.equal(after?.instance, before?.instance, 'same process on node2');
+  t.same(c.errors, [], 'TCP session kept during the evacuation');
+  t.ok(c.counter_monotonic, 'counter never went back');
+  await standby('node1', false);
+  t.same(await failedActions(1), [], 'no failed actions');
+  t.same(await resourceNodes(1, ID), ['node2'], 'runs on node2 only');
+  await deleteResource(ID);
+  t.equal(await crmMonResource(1, ID), undefined, 'resource gone from the cluster');
+  for (const n of [1, 2] as const) {
+    const left = await nodeExec(n, 'pgrep', ['-f', counterFile(ID)]);
+    t.equal(left.stdout.trim(), '', `no workload process left (seen from node${n})`);
+  }
+});
