@@ -80,3 +80,24 @@ export function catchesSignal(pid: number, signal: number): boolean {
     return false;
   }
 }
+
+/** True when the process is the init (PID 1) of a PID namespace below ours, as a container's init is. */
+export function isPidNamespaceInit(pid: number): boolean {
+  try {
+    const m = /^NSpid:\s*(.+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const levels = m?.[1]?.trim().split(/\s+/) ?? [];
+    return levels.length >= 2 && levels[levels.length - 1] === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** When the process started, in ms since the epoch (boot time plus its start time in clock ticks). */
+export function startedAtMs(startTime: number, clockTicks = 100): number | undefined {
+  try {
+    const btime = /^btime\s+(\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+    return btime === undefined ? undefined : Number(btime) * 1000 + (startTime * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}

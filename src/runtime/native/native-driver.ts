@@ -4,7 +4,7 @@ import type { ContainerDriver, ContainerStatus, RestoreWiring } from '../driver.
 import {
   readLocalRecord, readRestoreIntent, removeLocalRecord, removeRestoreIntent, writeLocalRecord, type LocalRecord,
 } from '../local-record.js';
-import { identityOf, isAlive, namespaceOf } from '../../util/proc.js';
+import { identityOf, isAlive, isPidNamespaceInit, namespaceOf, startedAtMs } from '../../util/proc.js';
 import { readFileSync } from 'node:fs';
 
 export class NativeDriver implements ContainerDriver {
@@ -33,6 +33,10 @@ export class NativeDriver implements ContainerDriver {
     const id = Number.isInteger(pid) && pid > 0 ? identityOf(pid) : undefined;
     const pidNamespace = id ? namespaceOf(pid, 'pid') : undefined;
     if (!id || !pidNamespace) return undefined;
+    // a stale pidfile may name a reused PID: only a namespace init born after the restore began is ours
+    const born = startedAtMs(id.startTime);
+    const intentAt = Date.parse(intent.since);
+    if (!isPidNamespaceInit(pid) || born === undefined || born + 1000 < intentAt) return undefined;
     return this.recordFor(id.pid, id.startTime, pidNamespace, 'restore', undefined);
   }
 
