@@ -1,0 +1,76 @@
+/** What the CLI asks of Pacemaker, through its own tools. Ferry never decides placement itself. */
+import { run } from '../util/run.js';
+
+export interface ContainerResource {
+  id: string;
+  name: string;
+  stateDir: string | undefined;
+}
+
+function attribute(tag: string, name: string): string | undefined {
+  return new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+}
+
+/** ocf:ferry:container primitives in the CIB, with the parameters the CLI needs to follow their migrations. */
+export function parseContainerResources(cibResources: string): ContainerResource[] {
+  const found: ContainerResource[] = [];
+  for (const m of cibResources.matchAll(/<primitive\s[^>]*>[\s\S]*?<\/primitive>/g)) {
+    const block = m[0];
+    const head = /<primitive\s[^>]*>/.exec(block)?.[0] ?? '';
+    if (attribute(head, 'provider') !== 'ferry' || attribute(head, 'type') !== 'container') continue;
+    const id = attribute(head, 'id') ?? '';
+    const params = /<instance_attributes[\s\S]*?<\/instance_attributes>/.exec(block)?.[0] ?? '';
+    const param = (n: string) => [...params.matchAll(/<nvpair\s[^>]*>/g)].map((p) => p[0])
+      .find((p) => attribute(p, 'name') === n);
+    const value = (n: string) => { const p = param(n); return p ? attribute(p, 'value') : undefined; };
+    found.push({ id, name: value('name') ?? id, stateDir: value('state_dir') });
+  }
+  return found;
+}
+
+export async function containerResources(): Promise<ContainerResource[]> {
+  const r = await run('cibadmin', ['--query', '--scope', 'resources'], { timeoutMs: 15_000 });
+  return parseContainerResources(r.stdout);
+}
+
+export async function locate(id: string): Promise<string[]> {
+  const r = await run('crm_resource', ['--locate', '--resource', id, '--quiet'], { timeoutMs: 15_000, allowFailure: true });
+  if (r.exitCode !== 0) throw new Error(`crm_resource --locate ${id}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+export async function moveResource(id: string, node: string): Promise<void> {
+  await run('crm_resource', ['--move', '--resource', id, '--node', node], { timeoutMs: 30_000 });
+}
+
+export async function clearResource(id: string): Promise<void> {
+  await run('crm_resource', ['--clear', '--resource', id], { timeoutMs: 30_000 });
+}
+
+/** True when no transition is in progress (the DC reports S_IDLE). */
+export async function clusterIdle(): Promise<boolean> {
+  const dc = /Designated Controller is: (\S+)/.exec((await run('crmadmin', ['-D'], { allowFailure: true, timeoutMs: 10_000 })).stdout)?.[1];
+  if (!dc) return false;
+  const r = await run('crmadmin', ['-q', '-S', dc], { allowFailure: true, timeoutMs: 10_000 });
+  return `${r.stdout}${r.stderr}`.includes('S_IDLE');
+}
+
+export async function failedActions(): Promise<string[]> {
+  const xml = (await run('crm_mon', ['-1', '--output-as=xml'], { timeoutMs: 15_000 })).stdout;
+  return [...xml.matchAll(/<failure\s[^>]*\/>/g)].map((m) => m[0]);
+}
+
+export async function setStandby(node: string, on: boolean): Promise<void> {
+  await run('crm_attribute', ['--node', node, '--name', 'standby', '--update', on ? 'on' : 'off'], { timeoutMs: 15_000 });
+}
+
+export async function localNode(): Promise<string> {
+  return (await run('crm_node', ['-n'], { timeoutMs: 10_000 })).stdout.trim();
+}
+
+export const HEALTH_ATTRIBUTE = '#health-ferry';
+
+export async function setHealth(node: string, colour: 'red' | 'yellow' | 'green', reason: string | undefined): Promise<void> {
+  await run('attrd_updater', ['--name', HEALTH_ATTRIBUTE, '--update', colour, '--node', node], { timeoutMs: 15_000 });
+  await run('attrd_updater', ['--name', 'ferry-health-reason', '--update', reason ?? '', '--node', node], { timeoutMs: 15_000 });
+}
