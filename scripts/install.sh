@@ -13,7 +13,7 @@ D=${DESTDIR:-}
 [ -f dist/src/ocf/main.js ] || npm run --silent build
 rm -rf "$D$PREFIX"
 mkdir -p "$D$PREFIX" "$D$OCF_ROOT/resource.d/ferry" "$D$SBINDIR" "$D$MANDIR/man7" "$D$MANDIR/man8"
-cp -R package.json package-lock.json heartbeat-meta.xml LICENSE dist ocf bin "$D$PREFIX/"
+cp -R package.json package-lock.json heartbeat-meta.xml LICENSE dist ocf bin contrib "$D$PREFIX/"
 cp -R node_modules "$D$PREFIX/"
 # only what runs: development tools (TypeScript, tap) stay behind
 (cd "$D$PREFIX" && npm prune --omit=dev --no-audit --no-fund --silent >/dev/null 2>&1)
@@ -23,5 +23,7 @@ chmod -R a+rX "$D$PREFIX"
 ln -sfn "$PREFIX/ocf/ferry/container" "$D$OCF_ROOT/resource.d/ferry/container"
 ln -sfn "$PREFIX/bin/ferry" "$D$SBINDIR/ferry"
 cp man/ocf_ferry_container.7 "$D$MANDIR/man7/"
-[ -f man/ferry.8 ] && cp man/ferry.8 "$D$MANDIR/man8/"
+cp man/ferry.8 "$D$MANDIR/man8/"
+mkdir -p "$D/usr/share/bash-completion/completions"
+node "$D$PREFIX/bin/ferry" completion > "$D/usr/share/bash-completion/completions/ferry"
 echo "installed: $OCF_ROOT/resource.d/ferry/container, $SBINDIR/ferry, $PREFIX"

@@ -63,6 +63,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`${node}: #health-ferry=${args.colour}${args.reason ? ` (${args.reason})` : ''}\n`);
       return true;
     }))
+    .completion('completion', 'print a bash completion script (ferry completion >> ~/.bashrc)')
     .command('version', 'print the version', () => undefined, () => { process.stdout.write(`ferry ${AGENT_VERSION}\n`); })
     .demandCommand(1, 'give a command; see ferry --help')
     .strict()
