@@ -6,6 +6,8 @@ export interface ContainerResource {
   params: Record<string, string>;
   monitorIntervalS?: number;
   migrateTimeoutS?: number;
+  /** false: Pacemaker moves it by stop and start (the cold move benchmarks compare against). */
+  allowMigrate?: boolean;
 }
 
 const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -16,7 +18,7 @@ export function primitiveXml(r: ContainerResource): string {
   const mig = r.migrateTimeoutS ?? 120;
   return `<primitive id="${r.id}" class="ocf" provider="ferry" type="container">`
     + `<instance_attributes id="${r.id}-params">${nv}</instance_attributes>`
-    + `<meta_attributes id="${r.id}-meta"><nvpair id="${r.id}-m-am" name="allow-migrate" value="true"/></meta_attributes>`
+    + `<meta_attributes id="${r.id}-meta"><nvpair id="${r.id}-m-am" name="allow-migrate" value="${r.allowMigrate === false ? 'false' : 'true'}"/></meta_attributes>`
     + '<operations>'
     + `<op id="${r.id}-monitor" name="monitor" interval="${r.monitorIntervalS ?? 5}s" timeout="20s"/>`
     + `<op id="${r.id}-start" name="start" interval="0s" timeout="120s"/>`
