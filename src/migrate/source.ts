@@ -12,6 +12,7 @@ import { ensurePrivateDir } from '../util/files.js';
 import { logger } from '../util/log.js';
 import { processesInPidNamespace, namespaceOf } from '../util/proc.js';
 import { residentBytes } from '../util/memory.js';
+import { attachedFromOutside } from '../runtime/attached.js';
 import { freeBytes, stateDirProblem } from '../storage/shared.js';
 import { planMigration } from './plan.js';
 import { newMigrationId, type MigrationRecord } from './record.js';
@@ -43,6 +44,11 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
 
   store.ensure();
   const pidNamespace = namespaceOf(pid, 'pid');
+  const intruders = pidNamespace ? attachedFromOutside(pid, pidNamespace) : [];
+  if (intruders.length) {
+    throw new OcfError(OCF.ERR_GENERIC, `not migrating ${config.name}: process(es) attached from outside the container cannot be `
+      + `checkpointed with it: ${intruders.map((i) => `${i.pid} (${i.command})`).join(', ')}; end them and retry`);
+  }
   const need = Math.round(residentBytes(pidNamespace ? processesInPidNamespace(pidNamespace) : [pid]) * SPACE_FACTOR) + SPACE_SLACK;
   const free = freeBytes(store.root);
   if (free < need) {

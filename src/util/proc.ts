@@ -101,3 +101,24 @@ export function startedAtMs(startTime: number, clockTicks = 100): number | undef
     return undefined;
   }
 }
+
+/** The process and all its descendants, following every thread's children list in /proc. */
+export function descendantsOf(root: number): Set<number> {
+  const seen = new Set<number>([root]);
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.pop() as number;
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch { continue; }
+    for (const tid of tasks) {
+      try {
+        for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)) {
+          if (!seen.has(child)) { seen.add(child); queue.push(child); }
+        }
+      } catch { /* exited meanwhile */ }
+    }
+  }
+  return seen;
+}

@@ -153,3 +153,23 @@ t.test('stale leftovers of an earlier run on the target do not stop a migration'
   await mustAgent(2, 'stop', params);
   t.equal((await workloadPids(counter)).length, 0, 'stopped');
 });
+
+t.test('a process attached from outside (nsenter) is refused before freezing', async (t) => {
+  const id = 'flt-attached';
+  const counter = join(SHARED_DIR, `${id}.count`);
+  const params = { name: id, command: hold(8, counter), state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '2', migration_type: 'simple' };
+  await mustAgent(1, 'start', params);
+  await waitFor(() => readCounter(counter) !== undefined, { what: 'workload counting', timeoutMs: 20_000 });
+  const before = readCounter(counter);
+  const init = (await nodeExec(1, 'cat', [`/run/ferry/${id}.json`])).stdout;
+  const pid = String(JSON.parse(init).pid);
+  const shell = nodeExec(1, 'nsenter', ['-t', pid, '-p', '-n', '-u', '-i', 'sleep', '8'], { timeoutMs: 20_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  const out = await agent(1, 'migrate_to', params, { migrate_source: 'node1', migrate_target: 'node2' });
+  t.equal(out.code, 1, 'migrate_to fails');
+  t.match(out.stderr, /ocf-exit-reason:not migrating flt-attached: process\(es\) attached from outside .*sleep 8/, 'the reason names the intruder');
+  t.equal((await agent(1, 'monitor', params, { interval: '10000' })).code, 0, 'still running on node1');
+  t.equal(readCounter(counter)?.instance, before?.instance, 'same process, never frozen');
+  await shell;
+  await mustAgent(1, 'stop', params);
+});
