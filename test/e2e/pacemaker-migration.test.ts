@@ -49,6 +49,8 @@ t.test('crm_resource --move node1 -> node2 -> node1 keeps the process and its TC
   t.same(await failedActions(1), [], 'crm_mon shows no failed actions');
   const leftovers = await nodeExec(1, 'ls', ['-A', `${SHARED_DIR}/${ID}/images`]);
   t.equal(leftovers.stdout.trim(), '', 'images removed after success');
+  const modes = await nodeExec(1, 'stat', ['-c', '%n %a', `${SHARED_DIR}/${ID}`, `${SHARED_DIR}/${ID}/images`, `${SHARED_DIR}/${ID}/migration.json`, `${SHARED_DIR}/${ID}/last-migration.json`]);
+  t.same(modes.stdout.trim().split('\n').map((l) => l.split(' ')[1]), ['700', '700', '600', '600'], 'state kept private (0700 dirs, 0600 files)');
 });
 
 t.test('standby node1 evacuates the container live to node2', async (t) => {
