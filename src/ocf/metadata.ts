@@ -27,7 +27,8 @@ export function buildMetadata(): string {
   }));
   const builder = new Builder({
     rootName: 'resource-agent',
-    xmldec: { version: '1.0', encoding: 'UTF-8' },
+    // no encoding declaration: crmsh parses the text with lxml, which refuses one on an already decoded string
+    xmldec: { version: '1.0' },
     doctype: { sysID: 'ra-api-1.dtd' },
     renderOpts: { pretty: true, indent: '  ', newline: '\n' },
   });

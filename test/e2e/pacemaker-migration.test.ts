@@ -19,6 +19,15 @@ t.before(async () => {
 });
 t.teardown(async () => { await labDown(); });
 
+t.test('crmsh and crm_resource read the agent\'s metadata', async (t) => {
+  const info = await nodeExec(1, 'crm', ['ra', 'info', 'ocf:ferry:container']);
+  t.equal(info.exitCode, 0, 'crm ra info succeeds');
+  t.match(info.stdout, /Linux container with live migration \(CRIU\) \(ocf:ferry:container\)/, 'crm ra info shows the agent');
+  t.match(info.stdout, /migrate_to\s+timeout=300s/, 'and its actions');
+  const meta = await nodeExec(1, 'crm_resource', ['--show-metadata', 'ocf:ferry:container']);
+  t.match(meta.stdout, /<resource-agent name="container"/, 'crm_resource --show-metadata');
+});
+
 t.test('crm_resource --move node1 -> node2 -> node1 keeps the process and its TCP session', async (t) => {
   const criu = await criuForTests();
   await createAndWait(containerResource(ID, IP, criu), 'node1');

@@ -114,10 +114,10 @@ t.test('names, interfaces, addresses, suffixes and command names refuse shell me
 const PATH_METACHARACTERS_BUG = { todo: 'bug: absolutePath() in src/ocf/param-types.ts accepts any character after the leading "/" (";", "$", "`", spaces, ...)' };
 
 t.test('paths (state_dir, criu_binary) refuse shell metacharacters [bug, todo]', async (t) => {
-  for (const c of SHELL_METACHARACTERS) {
-    t.match(refusal('state_dir', `/srv/ferry${c}x`), refusedBy('state_dir'), `state_dir=/srv/ferry${c}x`, PATH_METACHARACTERS_BUG);
-    t.match(refusal('criu_binary', `/usr/sbin/criu${c}x`), refusedBy('criu_binary'), `criu_binary=/usr/sbin/criu${c}x`, PATH_METACHARACTERS_BUG);
-  }
+  const accepted = (name: ParamName, base: string) => SHELL_METACHARACTERS
+    .map((c) => `${base}${c}x`).filter((raw) => !refusedBy(name).test(refusal(name, raw)));
+  t.same(accepted('state_dir', '/srv/ferry'), [], 'state_dir: every value with a metacharacter is refused', PATH_METACHARACTERS_BUG);
+  t.same(accepted('criu_binary', '/usr/sbin/criu'), [], 'criu_binary: every path with a metacharacter is refused', PATH_METACHARACTERS_BUG);
 });
 
 t.test('name: letters, digits, ".", "_", "-"; at most 63; starting with a letter or digit', async (t) => {
