@@ -52,6 +52,16 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (args.json) print(true, r, '');
       return r.ok;
     }))
+    .command('check <resource> <target>', 'pre-migration checks on this node, freezing nothing (like vzmigrate --check-only)', (y) => y
+      .positional('resource', { type: 'string', demandOption: true, describe: 'Pacemaker resource id' })
+      .positional('target', { type: 'string', demandOption: true, describe: 'node it would migrate to' })
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable result' }),
+    (args) => guarded(async () => {
+      const { check, formatCheck } = await import('./check.js');
+      const r = await check(args.resource, args.target);
+      print(args.json, r, formatCheck(r));
+      return r.ok;
+    }))
     .command('health <colour>', 'set this node\'s #health-ferry attribute (red drains it with migrate-on-red)', (y) => y
       .positional('colour', { choices: ['red', 'yellow', 'green'] as const, demandOption: true })
       .option('node', { type: 'string', describe: 'node (default: this one)' })

@@ -5,6 +5,12 @@ export interface ContainerResource {
   id: string;
   name: string;
   stateDir: string | undefined;
+  /** Every instance attribute, as the agent would see them in OCF_RESKEY_*. */
+  params: Record<string, string>;
+}
+
+function unescapeXml(v: string): string {
+  return v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 function attribute(tag: string, name: string): string | undefined {
@@ -20,10 +26,13 @@ export function parseContainerResources(cibResources: string): ContainerResource
     if (attribute(head, 'provider') !== 'ferry' || attribute(head, 'type') !== 'container') continue;
     const id = attribute(head, 'id') ?? '';
     const params = /<instance_attributes[\s\S]*?<\/instance_attributes>/.exec(block)?.[0] ?? '';
-    const param = (n: string) => [...params.matchAll(/<nvpair\s[^>]*>/g)].map((p) => p[0])
-      .find((p) => attribute(p, 'name') === n);
-    const value = (n: string) => { const p = param(n); return p ? attribute(p, 'value') : undefined; };
-    found.push({ id, name: value('name') ?? id, stateDir: value('state_dir') });
+    const all: Record<string, string> = {};
+    for (const p of params.matchAll(/<nvpair\s[^>]*>/g)) {
+      const n = attribute(p[0], 'name');
+      const v = attribute(p[0], 'value');
+      if (n !== undefined && v !== undefined) all[n] = unescapeXml(v);
+    }
+    found.push({ id, name: all.name ?? id, stateDir: all.state_dir, params: all });
   }
   return found;
 }

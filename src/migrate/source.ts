@@ -6,23 +6,16 @@
 import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OCF, OcfError } from '../ocf/exit-codes.js';
-import { capabilities } from '../criu/capabilities.js';
 import { releaseStaleNetworkLock } from '../criu/network-lock.js';
 import { ensurePrivateDir } from '../util/files.js';
 import { logger } from '../util/log.js';
-import { processesInPidNamespace, namespaceOf } from '../util/proc.js';
-import { residentBytes } from '../util/memory.js';
-import { attachedFromOutside } from '../runtime/attached.js';
-import { freeBytes, stateDirProblem } from '../storage/shared.js';
-import { planMigration } from './plan.js';
+import { precheck, type Precheck } from './precheck.js';
+import type { Plan } from './plan.js';
 import { newMigrationId, type MigrationRecord } from './record.js';
 import { runPhases, PhaseError } from './phases.js';
 import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
 
-/** Images need about the resident memory plus metadata; keep a margin so a full disk is refused up front. */
-const SPACE_FACTOR = 1.2;
-const SPACE_SLACK = 16 * 1024 * 1024;
 
 function sealImages(dir: string): void {
   for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o600);
@@ -30,31 +23,15 @@ function sealImages(dir: string): void {
 
 export async function checkpointForTarget(ctx: EngineContext, target: string): Promise<MigrationRecord> {
   const { config, driver, records, store } = ctx;
-  const pid = driver.checkpointRoot();
-  if (pid === undefined) throw new OcfError(OCF.ERR_GENERIC, `container ${config.name} is not running on ${ctx.localNode}: nothing to migrate`);
-  if (target === ctx.localNode) throw new OcfError(OCF.ERR_ARGS, `migration target ${target} is this node`);
-
-  const problem = stateDirProblem(config.state_dir ?? '');
-  if (problem) throw new OcfError(OCF.ERR_INSTALLED, problem);
-  const caps = await capabilities(config.criu_binary);
-  if (!caps.criuCheck.ok) throw new OcfError(OCF.ERR_INSTALLED, `criu check fails on ${ctx.localNode}: ${caps.criuCheck.output}`);
-  const plan = planMigration(config.migration_type, caps, config.migration_type_strict);
-  if (!plan.ok) throw new OcfError(OCF.ERR_GENERIC, plan.reason);
+  const checked = await precheck(ctx, target);
+  const fatal = checked.findings.find((f) => f.fatal);
+  if (fatal) {
+    throw new OcfError(fatal.code, `not migrating ${config.name} to ${target} (${fatal.check}): ${fatal.detail}; `
+      + `${checked.pid !== undefined ? `${config.name} keeps running on ${ctx.localNode}` : 'nothing was changed'}`);
+  }
+  const { pid, caps, plan } = checked as { pid: number; caps: NonNullable<Precheck['caps']>; plan: Extract<Plan, { ok: true }> };
   for (const f of plan.fallbacks) logger.notice(f);
-
   store.ensure();
-  const pidNamespace = namespaceOf(pid, 'pid');
-  const intruders = pidNamespace ? attachedFromOutside(pid, pidNamespace) : [];
-  if (intruders.length) {
-    throw new OcfError(OCF.ERR_GENERIC, `not migrating ${config.name}: process(es) attached from outside the container cannot be `
-      + `checkpointed with it: ${intruders.map((i) => `${i.pid} (${i.command})`).join(', ')}; end them and retry`);
-  }
-  const need = Math.round(residentBytes(pidNamespace ? processesInPidNamespace(pidNamespace) : [pid]) * SPACE_FACTOR) + SPACE_SLACK;
-  const free = freeBytes(store.root);
-  if (free < need) {
-    throw new OcfError(OCF.ERR_GENERIC, `state_dir ${config.state_dir} has ${(free / 1048576).toFixed(0)} MiB free, `
-      + `the checkpoint needs about ${(need / 1048576).toFixed(0)} MiB: not migrating, ${config.name} keeps running on ${ctx.localNode}`);
-  }
 
   const id = newMigrationId();
   const imagesDir = store.imagesDir(id);

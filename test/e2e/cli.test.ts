@@ -39,6 +39,20 @@ t.test('ferry health red drains node1 live (migrate-on-red)', async (t) => {
   t.equal(green.exitCode, 0, 'ferry health green');
 });
 
+t.test('ferry check reports the pre-migration checks without freezing anything', async (t) => {
+  const before = readCounter(counterFile('cli1'));
+  const r = await nodeExec(2, FERRY, ['check', 'cli1', 'node1']);
+  t.equal(r.exitCode, 0, 'exit 0: it can migrate');
+  t.match(r.stdout, /ok\s+criu check/, 'criu check');
+  t.match(r.stdout, /ok\s+migration type\s+simple \(iterative needs soft-dirty/, 'the type it would use, and why');
+  t.match(r.stdout, /ok\s+space/, 'room in state_dir');
+  t.match(r.stdout, /cli1 can migrate from node2 to node1/, 'verdict');
+  const wrong = await nodeExec(1, FERRY, ['check', 'cli1', 'node2', '--json']);
+  t.equal(wrong.exitCode, 1, 'from a node where it does not run: exit 1');
+  t.equal(JSON.parse(wrong.stdout).findings.find((f: { check: string }) => f.check === 'running here').ok, false, 'and says why');
+  t.equal(readCounter(counterFile('cli1'))?.instance, before?.instance, 'nothing was frozen or restarted');
+});
+
 t.test('ferry migrate moves one back live and clears its constraint', async (t) => {
   const before = readCounter(counterFile('cli1'))?.instance;
   const r = await nodeExec(1, FERRY, ['migrate', 'cli1', 'node1'], { timeoutMs: 120_000 });

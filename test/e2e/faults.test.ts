@@ -167,7 +167,7 @@ t.test('a process attached from outside (nsenter) is refused before freezing', a
   await new Promise((r) => setTimeout(r, 500));
   const out = await agent(1, 'migrate_to', params, { migrate_source: 'node1', migrate_target: 'node2' });
   t.equal(out.code, 1, 'migrate_to fails');
-  t.match(out.stderr, /ocf-exit-reason:not migrating flt-attached: process\(es\) attached from outside .*sleep 8/, 'the reason names the intruder');
+  t.match(out.stderr, /ocf-exit-reason:not migrating flt-attached to node2 \(attached processes\): process\(es\) attached from outside .*sleep 8/, 'the reason names the intruder');
   t.equal((await agent(1, 'monitor', params, { interval: '10000' })).code, 0, 'still running on node1');
   t.equal(readCounter(counter)?.instance, before?.instance, 'same process, never frozen');
   await shell;

@@ -1,0 +1,31 @@
+/**
+ * `ferry check <resource> <target>`: the source-side pre-migration checks, as migrate_to would make them, without
+ * freezing anything (like vzmigrate --check-only). Run it on the node where the container runs.
+ */
+import { parseConfig } from '../ocf/config.js';
+import { loadDriver } from '../runtime/driver.js';
+import { engineContext } from '../migrate/context.js';
+import { precheck, type Finding } from '../migrate/precheck.js';
+import { Deadline } from '../util/deadline.js';
+import { containerResources, localNode } from './pacemaker.js';
+
+export interface CheckOutcome { resource: string; node: string; target: string; ok: boolean; findings: Finding[] }
+
+export async function check(resourceId: string, target: string): Promise<CheckOutcome> {
+  const resource = (await containerResources()).find((r) => r.id === resourceId);
+  if (!resource) throw new Error(`${resourceId} is not an ocf:ferry:container resource in this cluster`);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(resource.params)) env[`OCF_RESKEY_${k}`] = v;
+  const parsed = parseConfig(env);
+  if (!parsed.config) throw new Error(`${resourceId}: ${parsed.errors.map((e) => e.message).join('; ')}`);
+  if (!parsed.config.state_dir) throw new Error(`${resourceId} has no state_dir: it cannot be migrated live`);
+  const node = await localNode();
+  const ctx = engineContext(parsed.config, node, await loadDriver(parsed.config), Deadline.in(60_000));
+  const { findings } = await precheck(ctx, target);
+  return { resource: resourceId, node, target, ok: !findings.some((f) => f.fatal), findings };
+}
+
+export function formatCheck(o: CheckOutcome): string {
+  const lines = o.findings.map((f) => `${f.ok ? 'ok  ' : f.fatal ? 'FAIL' : 'warn'}  ${f.check.padEnd(18)} ${f.detail}`);
+  return `${lines.join('\n')}\n${o.ok ? `${o.resource} can migrate from ${o.node} to ${o.target}` : `${o.resource} cannot migrate now`}\n`;
+}

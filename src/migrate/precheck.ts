@@ -1,0 +1,79 @@
+/**
+ * The checks made on the source before anything is frozen (like vzmigrate --check-only): migrate_to stops at
+ * the first fatal one; `ferry check` reports them all. Each finding carries the OCF code it maps to.
+ */
+import { release } from 'node:os';
+import { OCF, type OcfCode } from '../ocf/exit-codes.js';
+import { capabilities, type Capabilities } from '../criu/capabilities.js';
+import { attachedFromOutside } from '../runtime/attached.js';
+import { namespaceOf, processesInPidNamespace } from '../util/proc.js';
+import { residentBytes } from '../util/memory.js';
+import { freeBytes, stateDirProblem } from '../storage/shared.js';
+import { planMigration, type Plan } from './plan.js';
+import type { EngineContext } from './context.js';
+
+export interface Finding {
+  check: string;
+  ok: boolean;
+  /** fatal findings stop a migration before anything is frozen */
+  fatal: boolean;
+  detail: string;
+  code: OcfCode;
+}
+
+/** Images need about the resident memory plus metadata; a margin so a full disk is refused up front. */
+const SPACE_FACTOR = 1.2;
+const SPACE_SLACK = 16 * 1024 * 1024;
+
+/** CRIU before 4.2 cannot dump IPv4/IPv6 sockets on kernels from 6.16 on ("Can't get 1:16 opt"). */
+export function criuTooOldForKernel(criuVersion: string | undefined, kernelRelease: string): boolean {
+  const [kMaj = 0, kMin = 0] = kernelRelease.split(/[.-]/).map(Number);
+  const [cMaj = 0, cMin = 0] = (criuVersion ?? '0.0').split('.').map(Number);
+  const newKernel = kMaj > 6 || (kMaj === 6 && kMin >= 16);
+  return newKernel && (cMaj < 4 || (cMaj === 4 && cMin < 2));
+}
+
+export interface Precheck {
+  findings: Finding[];
+  pid: number | undefined;
+  caps: Capabilities | undefined;
+  plan: Plan | undefined;
+}
+
+export async function precheck(ctx: EngineContext, target: string): Promise<Precheck> {
+  const { config, driver } = ctx;
+  const findings: Finding[] = [];
+  const add = (check: string, ok: boolean, detail: string, code: OcfCode = OCF.ERR_GENERIC, fatal = !ok) =>
+    findings.push({ check, ok, fatal, detail, code });
+
+  const pid = driver.checkpointRoot();
+  add('running here', pid !== undefined, pid !== undefined ? `init pid ${pid}` : `container ${config.name} is not running on ${ctx.localNode}: nothing to migrate`);
+  add('target', target !== ctx.localNode, target !== ctx.localNode ? target : `migration target ${target} is this node`, OCF.ERR_ARGS);
+  const dirProblem = stateDirProblem(config.state_dir ?? '');
+  add('state_dir', dirProblem === undefined, dirProblem ?? `${config.state_dir} usable`, OCF.ERR_INSTALLED);
+
+  const caps = await capabilities(config.criu_binary).catch(() => undefined);
+  add('criu check', caps?.criuCheck.ok === true, caps ? `${config.criu_binary} ${caps.criuVersion ?? '?'}: ${caps.criuCheck.output}` : `${config.criu_binary} cannot be run`, OCF.ERR_INSTALLED);
+  if (caps) {
+    const tooOld = criuTooOldForKernel(caps.criuVersion, release());
+    add('criu vs kernel', !tooOld, tooOld ? `CRIU ${caps.criuVersion} cannot checkpoint TCP sockets on kernel ${release()}: CRIU 4.2 or later is needed` : `CRIU ${caps.criuVersion} on kernel ${release()}`, OCF.ERR_INSTALLED);
+    add('network lock', true, `CRIU locks connections with ${caps.networkLock} while it checkpoints`);
+  }
+  const plan = caps ? planMigration(config.migration_type, caps, config.migration_type_strict) : undefined;
+  if (plan) {
+    add('migration type', plan.ok, plan.ok ? `${plan.type}${plan.fallbacks.length ? ` (${plan.fallbacks.join('; ')})` : ''}` : plan.reason);
+  }
+
+  const pidNamespace = pid !== undefined ? namespaceOf(pid, 'pid') : undefined;
+  if (pid !== undefined && pidNamespace) {
+    const intruders = attachedFromOutside(pid, pidNamespace);
+    add('attached processes', intruders.length === 0, intruders.length === 0 ? 'none'
+      : `process(es) attached from outside the container cannot be checkpointed with it: ${intruders.map((i) => `${i.pid} (${i.command})`).join(', ')}; end them and retry`);
+    if (dirProblem === undefined && config.state_dir) {
+      const need = Math.round(residentBytes(processesInPidNamespace(pidNamespace)) * SPACE_FACTOR) + SPACE_SLACK;
+      const free = freeBytes(config.state_dir);
+      add('space', free >= need, `state_dir ${config.state_dir} has ${(free / 1048576).toFixed(0)} MiB free, the checkpoint needs about ${(need / 1048576).toFixed(0)} MiB`);
+    }
+  }
+  return { findings, pid, caps, plan };
+}
