@@ -5,14 +5,8 @@
 # Ends with the line "N passed, N failed" taken from tap's own results.
 set -eu
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "the tests need root (namespaces, CRIU, Pacemaker)" >&2; exit 1; }
 
-sh test/lab/install-host-packages.sh
-FERRY_TEST_CRIU=$(sh test/lab/install-criu.sh)
-export FERRY_TEST_CRIU
-echo "CRIU for the tests: $FERRY_TEST_CRIU ($("$FERRY_TEST_CRIU" --version | head -1))"
-[ -d node_modules/tap ] || npm ci --no-audit --no-fund
-npm run --silent build
+. test/lab/prepare-host.sh
 npm run --silent install-agent
 
 out=$(mktemp /tmp/ferry-tap.XXXXXX)

@@ -109,7 +109,8 @@ t.test('a corrupt record is an error that names the file, not a silent "no recor
   const dir = stateDir(t);
   const { shared, records } = storeIn(dir);
   writeFileSync(shared.recordPath(), '{"id": "20250601", "phase": "dum');
-  t.throws(() => records.read(), { message: new RegExp(`^${shared.recordPath()} is not valid JSON \\(corrupt record\\)`) });
+  const escaped = shared.recordPath().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  t.throws(() => records.read(), { message: new RegExp(`^${escaped} is not valid JSON \\(corrupt record\\): remove it after checking`) });
 });
 
 t.test('a claim is exclusive: the second claim, from any node, is refused', async (t) => {

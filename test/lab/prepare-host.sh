@@ -1,0 +1,10 @@
+#!/bin/sh
+# Sourced by the demo and the test runner: makes a fresh Debian 12 machine ready (root checked, Debian
+# packages, a CRIU that works on this kernel exported as FERRY_TEST_CRIU, npm packages, a build).
+[ "$(id -u)" = 0 ] || { echo "this needs root (namespaces, CRIU, Pacemaker)" >&2; exit 1; }
+sh test/lab/install-host-packages.sh
+FERRY_TEST_CRIU=$(sh test/lab/install-criu.sh)
+export FERRY_TEST_CRIU
+echo "CRIU: $FERRY_TEST_CRIU ($("$FERRY_TEST_CRIU" --version | head -1))"
+[ -d node_modules/tap ] || npm ci --no-audit --no-fund
+npm run --silent build

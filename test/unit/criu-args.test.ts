@@ -1,0 +1,70 @@
+/**
+ * The CRIU command lines: what each option is there for (TCP connections survive, peers see no RSTs while
+ * frozen, logs land where the failure report looks, stats come back to parse), as argument arrays that never
+ * go through a shell.
+ */
+import t from 'tap';
+import { checkArgs, dumpArgs, restoreArgs } from '../../src/criu/args.js';
+
+/** The value following `option`, or undefined when the option is absent. */
+function valueOf(args: string[], option: string): string | undefined {
+  const i = args.indexOf(option);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+const DUMP = { pid: 4242, imagesDir: '/srv/shared/ferry/web1/images/20250601120000-0a1b2c3d', networkLock: 'nftables' } as const;
+const RESTORE = { imagesDir: '/srv/shared/ferry/web1/images/20250601120000-0a1b2c3d', pidFile: '/run/ferry/web1.restore.pid',
+  externals: ['veth[eth0]:fy0123456789@br0', 'net[4026531992]:extnet'] };
+
+t.test('dump: the container\'s tree into its images directory', async (t) => {
+  const args = dumpArgs(DUMP);
+  t.equal(args[0], 'dump');
+  t.equal(valueOf(args, '--tree'), '4242');
+  t.equal(valueOf(args, '--images-dir'), DUMP.imagesDir);
+});
+
+t.test('dump: established TCP connections are checkpointed under the chosen network lock', async (t) => {
+  t.ok(dumpArgs(DUMP).includes('--tcp-established'));
+  t.equal(valueOf(dumpArgs(DUMP), '--network-lock'), 'nftables');
+  t.equal(valueOf(dumpArgs({ ...DUMP, networkLock: 'iptables' }), '--network-lock'), 'iptables');
+});
+
+t.test('dump and restore log verbosely to their own file in the images directory, and print stats', async (t) => {
+  const dump = dumpArgs(DUMP);
+  const restore = restoreArgs(RESTORE);
+  t.equal(valueOf(dump, '--log-file'), 'dump.log', 'relative: CRIU puts it in the images directory');
+  t.equal(valueOf(restore, '--log-file'), 'restore.log', 'a restore does not overwrite the dump\'s log');
+  for (const args of [dump, restore]) {
+    t.ok(args.includes('-v4'), 'full detail for the failure report');
+    t.ok(args.includes('--display-stats'), 'stats for the migration summary');
+  }
+});
+
+t.test('restore: detached, with TCP connections, the pidfile and every external', async (t) => {
+  const args = restoreArgs(RESTORE);
+  t.equal(args[0], 'restore');
+  t.equal(valueOf(args, '--images-dir'), RESTORE.imagesDir);
+  t.ok(args.includes('--restore-detached'), 'the restored tree must outlive CRIU and the agent');
+  t.ok(args.includes('--tcp-established'));
+  t.equal(valueOf(args, '--pidfile'), RESTORE.pidFile);
+  const externals = args.flatMap((a, i) => (a === '--external' ? [args[i + 1]] : []));
+  t.same(externals, RESTORE.externals, 'each external as its own --external, in order');
+  t.notOk(restoreArgs({ ...RESTORE, externals: [] }).includes('--external'), 'none when there are none');
+  t.notOk(args.includes('--tree'), 'restore takes no tree');
+});
+
+t.test('paths with spaces or shell syntax stay single arguments', async (t) => {
+  const odd = '/srv/shared ferry/$(x);web1/images/id';
+  const dump = dumpArgs({ ...DUMP, imagesDir: odd });
+  t.equal(valueOf(dump, '--images-dir'), odd);
+  t.equal(dump.length, dumpArgs(DUMP).length);
+  const restore = restoreArgs({ ...RESTORE, imagesDir: odd, pidFile: `${odd}/pid` });
+  t.equal(valueOf(restore, '--pidfile'), `${odd}/pid`);
+  t.equal(restore.length, restoreArgs(RESTORE).length);
+});
+
+t.test('check: the whole check, or one feature', async (t) => {
+  t.same(checkArgs(), ['check']);
+  t.same(checkArgs('mem_dirty_track'), ['check', '--feature', 'mem_dirty_track']);
+  t.same(checkArgs('uffd-noncoop'), ['check', '--feature', 'uffd-noncoop']);
+});
