@@ -7,6 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 . test/lab/prepare-host.sh
+npx --no-install tsc -p tsconfig.test.json   # the tests themselves are type-checked too (tap only transpiles)
 npm run --silent install-agent
 
 out=$(mktemp /tmp/ferry-tap.XXXXXX)

@@ -80,14 +80,21 @@ t.test('CRIU killed mid-dump: the container keeps running on exactly one node', 
   await cleanupResource(id);
 });
 
-const hold = (size: number, counter: string) => `exec /usr/bin/python3 ${join(REPO, 'bench', 'workload', 'hold.py')} ${size} 0 ${counter}`;
+/** Starts, on node1 and without Pacemaker, a container holding `sizeMiB` of memory; returns once it counts. */
+async function startHolding(id: string, sizeMiB: number, extra: Record<string, string> = {}) {
+  const counter = join(SHARED_DIR, `${id}.count`);
+  const params: Record<string, string> = {
+    name: id, command: `exec /usr/bin/python3 ${join(REPO, 'bench', 'workload', 'hold.py')} ${sizeMiB} 0 ${counter}`,
+    state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '2', migration_type: 'simple', ...extra,
+  };
+  await mustAgent(1, 'start', params);
+  await waitFor(() => readCounter(counter) !== undefined, { what: 'workload counting', timeoutMs: 20_000 });
+  return { params, counter, before: readCounter(counter) };
+}
 
 t.test('agent SIGKILLed mid-migrate_to, then Pacemaker-style recovery: one node, state kept or restarted, never two', async (t) => {
   const id = 'flt-sigkill';
-  const counter = join(SHARED_DIR, `${id}.count`);
-  const params = { name: id, command: hold(256, counter), state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '2', migration_type: 'simple' };
-  await mustAgent(1, 'start', params);
-  await waitFor(() => readCounter(counter) !== undefined, { what: 'workload counting', timeoutMs: 20_000 });
+  const { params, counter } = await startHolding(id, 256);
   const meta = ['migrate_source=node1', 'migrate_target=node2', 'on_node=node1', 'timeout=60000'];
   const env = [...Object.entries(params).map(([k, v]) => `OCF_RESKEY_${k}=${v}`), ...meta.map((m) => `OCF_RESKEY_CRM_meta_${m}`)];
   // SIGKILL the agent and its CRIU 150 ms into the dump of 256 MiB (which takes several hundred ms)
@@ -114,11 +121,7 @@ t.test('state_dir too small: refused before freezing, the container keeps runnin
   const loop = (await nodeExec(1, 'sh', ['-c', `truncate -s 24M ${img} && mkfs.ext4 -q -F ${img} && losetup -f --show ${img}`])).stdout.trim();
   t.match(loop, /^\/dev\/loop\d+$/, 'a loop device with a small ext4');
   for (const n of [1, 2] as const) await nodeExec(n, 'mount', [loop, mnt]);
-  const counter = join(SHARED_DIR, `${id}.count`);
-  const params = { name: id, command: hold(64, counter), state_dir: mnt, criu_binary: criu, stop_timeout: '2', migration_type: 'simple' };
-  await mustAgent(1, 'start', params);
-  await waitFor(() => readCounter(counter) !== undefined, { what: 'workload counting', timeoutMs: 20_000 });
-  const before = readCounter(counter);
+  const { params, counter, before } = await startHolding(id, 64, { state_dir: mnt });
   const out = await agent(1, 'migrate_to', params, { migrate_source: 'node1', migrate_target: 'node2' });
   t.equal(out.code, 1, 'migrate_to fails');
   t.match(out.stderr, /ocf-exit-reason:.*MiB free.*keeps running on node1/, 'the reason names the space problem');
@@ -131,11 +134,7 @@ t.test('state_dir too small: refused before freezing, the container keeps runnin
 
 t.test('stale leftovers of an earlier run on the target do not stop a migration', async (t) => {
   const id = 'flt-stale';
-  const counter = join(SHARED_DIR, `${id}.count`);
-  const params = { name: id, command: hold(16, counter), state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '2', migration_type: 'simple', bridge: 'br0', ip: '10.78.0.63/24' };
-  await mustAgent(1, 'start', params);
-  await waitFor(() => readCounter(counter) !== undefined, { what: 'workload counting', timeoutMs: 20_000 });
-  const before = readCounter(counter);
+  const { params, counter, before } = await startHolding(id, 16, { bridge: 'br0', ip: '10.78.0.63/24' });
   // an old image set, an old claim, and on node2 a stale pidfile naming a live unrelated process plus a restore intent
   mkdirSync(join(SHARED_DIR, id, 'images', 'old-run'), { recursive: true });
   writeFileSync(join(SHARED_DIR, id, 'images', 'old-run', 'inventory.img'), 'stale');
@@ -156,11 +155,7 @@ t.test('stale leftovers of an earlier run on the target do not stop a migration'
 
 t.test('a process attached from outside (nsenter) is refused before freezing', async (t) => {
   const id = 'flt-attached';
-  const counter = join(SHARED_DIR, `${id}.count`);
-  const params = { name: id, command: hold(8, counter), state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '2', migration_type: 'simple' };
-  await mustAgent(1, 'start', params);
-  await waitFor(() => readCounter(counter) !== undefined, { what: 'workload counting', timeoutMs: 20_000 });
-  const before = readCounter(counter);
+  const { params, counter, before } = await startHolding(id, 8);
   const init = (await nodeExec(1, 'cat', [`/run/ferry/${id}.json`])).stdout;
   const pid = String(JSON.parse(init).pid);
   const shell = nodeExec(1, 'nsenter', ['-t', pid, '-p', '-n', '-u', '-i', 'sleep', '8'], { timeoutMs: 20_000 });
