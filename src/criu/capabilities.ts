@@ -11,6 +11,7 @@ import type { NetworkLock } from './args.js';
 import { readJson, writeJsonAtomic, ensurePrivateDir } from '../util/files.js';
 import { runDir } from '../runtime/local-record.js';
 import { which } from '../util/which.js';
+import { detectLazyPipeProblem } from './pipe-limit.js';
 
 export interface Capabilities {
   criuVersion: string | undefined;
@@ -20,6 +21,8 @@ export interface Capabilities {
   /** userfaultfd for non-cooperative processes: lazy (post-copy) migration. */
   uffdNoncoop: boolean;
   networkLock: NetworkLock;
+  /** Why lazy pages could not be served from this node, if they could not. */
+  lazyTransportProblem: string | undefined;
 }
 
 interface CacheEntry { key: string; capabilities: Capabilities }
@@ -43,6 +46,7 @@ async function detect(criu: Criu): Promise<Capabilities> {
   return {
     criuVersion, criuCheck, memDirtyTrack: dirty.ok, uffdNoncoop: uffd.ok,
     networkLock: !iptables && nft.ok ? 'nftables' : 'iptables',
+    lazyTransportProblem: detectLazyPipeProblem(),
   };
 }
 
@@ -51,7 +55,8 @@ export async function capabilities(binary: string, fresh = false): Promise<Capab
   const key = `${bootId()}:${binary}`;
   const file = join(runDir(), `capabilities-${createHash('sha256').update(binary).digest('hex').slice(0, 12)}.json`);
   const cached = fresh ? undefined : readJson<CacheEntry>(file);
-  if (cached?.key === key && cached.capabilities.criuCheck.ok) return cached.capabilities;
+  // the pipe limit is a sysctl, changeable without a reboot: read afresh even when the rest is cached
+  if (cached?.key === key && cached.capabilities.criuCheck.ok) return { ...cached.capabilities, lazyTransportProblem: detectLazyPipeProblem() };
   const found = await detect(criu);
   ensurePrivateDir(runDir());
   writeJsonAtomic(file, { key, capabilities: found } satisfies CacheEntry);

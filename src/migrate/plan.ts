@@ -7,6 +7,8 @@ import type { MigrationType } from '../ocf/params.js';
 export interface NodeFeatures {
   memDirtyTrack: boolean;
   uffdNoncoop: boolean;
+  /** Why CRIU's page server could not serve lazy pages here, when it could not (see criu/pipe-limit.ts). */
+  lazyTransportProblem?: string | undefined;
 }
 
 /** The types this version of the engine performs. */
@@ -24,6 +26,7 @@ function missing(type: MigrationType, f: NodeFeatures): string | undefined {
   if ((type === 'lazy' || type === 'iterative+lazy') && !f.uffdNoncoop) {
     needs.push('non-cooperative userfaultfd (criu check --feature uffd-noncoop fails)');
   }
+  if ((type === 'lazy' || type === 'iterative+lazy') && f.uffdNoncoop && f.lazyTransportProblem) needs.push(f.lazyTransportProblem);
   if (needs.length === 0 && !IMPLEMENTED.has(type)) needs.push(`an engine for ${type} migration, which this version of Ferry does not have yet`);
   return needs.length ? needs.join(' and ') : undefined;
 }
