@@ -62,6 +62,26 @@ export async function main(argv: readonly string[]): Promise<void> {
       print(args.json, r, formatCheck(r));
       return r.ok;
     }))
+    .command('keygen', 'create the shared key the helpers authenticate each other with (copy it to every node)', (y) => y
+      .option('authkey', { type: 'string', default: '/etc/ferry/authkey', describe: 'where to write it (0600)' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing key' }),
+    (args) => guarded(async () => {
+      const { generateAuthkey } = await import('../helper/authkey.js');
+      generateAuthkey(args.authkey, args.force);
+      process.stdout.write(`wrote ${args.authkey} (0600); copy it to every node, e.g. with scp -p\n`);
+      return true;
+    }))
+    .command('serve', 'run the helper: authenticated (TLS-PSK) image transfers and health queries, on the given addresses only', (y) => y
+      .option('listen', { type: 'string', demandOption: true, describe: 'comma-separated addresses to listen on (migration and back-channel)' })
+      .option('port', { type: 'number', default: 7787 })
+      .option('authkey', { type: 'string', default: '/etc/ferry/authkey' })
+      .option('dir', { type: 'string', default: '/var/lib/ferry/incoming', describe: 'where received images go, per resource' })
+      .option('max-bytes', { type: 'number', default: 64 * 1024 ** 3, describe: 'largest transfer accepted' }),
+    (args) => guarded(async () => {
+      const { runHelper } = await import('../helper/run.js');
+      await runHelper({ listen: args.listen, port: args.port, authkey: args.authkey, dir: args.dir, maxBytes: args['max-bytes'] });
+      return true;
+    }))
     .command('health <colour>', 'set this node\'s #health-ferry attribute (red drains it with migrate-on-red)', (y) => y
       .positional('colour', { choices: ['red', 'yellow', 'green'] as const, demandOption: true })
       .option('node', { type: 'string', describe: 'node (default: this one)' })

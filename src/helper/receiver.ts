@@ -1,0 +1,75 @@
+/**
+ * Writing one announced transfer to disk: files land in RESOURCE/.incoming-TRANSFER (0700, files 0600) and the
+ * directory is renamed to RESOURCE/TRANSFER only once every announced byte has arrived. Anything short, long or
+ * interrupted removes the partial directory: nothing half-received is ever left for a restore to trip on.
+ */
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReceiveRequest } from './protocol.js';
+
+export class Receiver {
+  private readonly partial: string;
+  readonly finalPath: string;
+  private index = 0;
+  private left: number;
+  private fd: number | undefined;
+  received = 0;
+
+  constructor(root: string, private readonly request: ReceiveRequest) {
+    const base = join(root, request.resource);
+    mkdirSync(base, { recursive: true, mode: 0o700 });
+    this.partial = join(base, `.incoming-${request.transfer}`);
+    this.finalPath = join(base, request.transfer);
+    rmSync(this.partial, { recursive: true, force: true });
+    mkdirSync(this.partial, { mode: 0o700 });
+    this.left = request.files[0]?.size ?? 0;
+    this.openCurrent();
+  }
+
+  private openCurrent(): void {
+    const file = this.request.files[this.index];
+    this.fd = file ? openSync(join(this.partial, file.name), 'wx', 0o600) : undefined;
+  }
+
+  private advance(): void {
+    while (this.left === 0 && this.index < this.request.files.length) {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.index += 1;
+      this.left = this.request.files[this.index]?.size ?? 0;
+      this.openCurrent();
+    }
+  }
+
+  get complete(): boolean {
+    this.advance();
+    return this.index >= this.request.files.length;
+  }
+
+  /** Writes a chunk; throws when it goes beyond what was announced. */
+  write(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      this.advance();
+      if (this.fd === undefined) throw new Error('more bytes than announced');
+      const n = Math.min(this.left, chunk.length - offset);
+      writeSync(this.fd, chunk, offset, n);
+      offset += n;
+      this.left -= n;
+      this.received += n;
+    }
+    this.advance();
+  }
+
+  finish(): string {
+    if (!this.complete) throw new Error('transfer incomplete');
+    rmSync(this.finalPath, { recursive: true, force: true });
+    renameSync(this.partial, this.finalPath);
+    return this.finalPath;
+  }
+
+  abort(): void {
+    if (this.fd !== undefined) { try { closeSync(this.fd); } catch { /* already closed */ } }
+    this.fd = undefined;
+    rmSync(this.partial, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,28 @@
+/** `ferry serve` as a long-running service: start the helper, stop cleanly on SIGTERM/SIGINT. */
+import { readAuthkey } from './authkey.js';
+import { serve } from './server.js';
+import { ensurePrivateDir } from '../util/files.js';
+import { logger, flushLogs } from '../util/log.js';
+import { localNodeName } from '../util/node-name.js';
+import { Criu } from '../criu/criu.js';
+
+export interface RunHelperOptions { listen: string; port: number; authkey: string; dir: string; maxBytes: number }
+
+export async function runHelper(o: RunHelperOptions): Promise<void> {
+  const key = readAuthkey(o.authkey);
+  ensurePrivateDir(o.dir);
+  const helper = await serve({
+    addresses: o.listen.split(',').map((a) => a.trim()).filter(Boolean),
+    port: o.port, key, dir: o.dir, maxBytes: o.maxBytes,
+    node: await localNodeName(process.env),
+    criuVersion: await new Criu(process.env.FERRY_CRIU ?? 'criu').version().catch(() => undefined),
+  });
+  process.stdout.write(`ferry helper listening on ${o.listen} port ${helper.ports.join(',')}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  logger.info('helper: stopping');
+  await helper.close();
+  await flushLogs();
+}

@@ -1,0 +1,112 @@
+/**
+ * `ferry serve`: the per-node helper. TLS-PSK with the shared authkey (no key, wrong key or a replayed handshake
+ * never gets past TLS), listening only on the addresses it is given. It answers health queries (used to choose
+ * the migration network and by pre-migration checks) and receives checkpoint images into a per-resource
+ * directory, one transfer per resource at a time, within a size limit.
+ */
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { logger } from '../util/log.js';
+import { AGENT_VERSION } from '../ocf/description.js';
+import { MAX_HEADER_BYTES, parseRequest, PROTOCOL_VERSION, PSK_CIPHERS, RequestError, type Answer, type ReceiveRequest } from './protocol.js';
+import { Receiver } from './receiver.js';
+
+export interface ServeOptions {
+  addresses: string[];
+  port: number;
+  key: Buffer;
+  dir: string;
+  maxBytes: number;
+  node: string;
+  criuVersion: string | undefined;
+  idleTimeoutMs?: number;
+}
+
+export interface Helper { close(): Promise<void>; ports: number[] }
+
+function answer(socket: TLSSocket, a: Answer): void {
+  socket.end(`${JSON.stringify(a)}\n`);
+}
+
+/** The node name each client gave as its PSK identity, for the logs (the key, not the name, authenticates). */
+const identities = new WeakMap<object, string>();
+
+function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
+  let header = Buffer.alloc(0);
+  let receiver: Receiver | undefined;
+  let request: ReceiveRequest | undefined;
+  const peer = `${socket.remoteAddress ?? '?'} (${identities.get(socket) ?? 'unnamed'})`;
+  const release = () => { if (request) busy.delete(request.resource); request = undefined; };
+  const fail = (error: string) => {
+    receiver?.abort();
+    receiver = undefined;
+    release();
+    logger.warning(`helper: refused request from ${peer}: ${error}`);
+    answer(socket, { ok: false, error });
+  };
+  socket.setTimeout(o.idleTimeoutMs ?? 30_000, () => { receiver?.abort(); release(); socket.destroy(); });
+  socket.on('close', () => { if (receiver) { receiver.abort(); receiver = undefined; } release(); });
+  socket.on('error', () => undefined);
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      if (receiver) {
+        receiver.write(chunk);
+      } else {
+        header = Buffer.concat([header, chunk]);
+        const nl = header.indexOf(0x0a);
+        if (nl < 0) {
+          if (header.length > MAX_HEADER_BYTES) fail('request header too long');
+          return;
+        }
+        const req = parseRequest(header.subarray(0, nl).toString('utf8'), o.maxBytes);
+        const rest = header.subarray(nl + 1);
+        if (req.op === 'health') {
+          answer(socket, { ok: true, protocol: PROTOCOL_VERSION, version: AGENT_VERSION, node: o.node, time: Date.now(), criuVersion: o.criuVersion });
+          return;
+        }
+        if (busy.has(req.resource)) { fail(`a transfer for ${req.resource} is already running`); return; }
+        busy.add(req.resource);
+        request = req;
+        receiver = new Receiver(o.dir, req);
+        if (rest.length) receiver.write(rest);
+      }
+      if (receiver?.complete) {
+        const path = receiver.finish();
+        const received = receiver.received;
+        receiver = undefined;
+        release();
+        logger.info(`helper: received ${received} bytes for ${path} from ${peer}`);
+        answer(socket, { ok: true, received, path });
+      }
+    } catch (err) {
+      fail(err instanceof RequestError || err instanceof Error ? err.message : String(err));
+    }
+  });
+}
+
+export async function serve(o: ServeOptions): Promise<Helper> {
+  if (o.addresses.length === 0) throw new Error('no address to listen on: give --listen (never all addresses by default)');
+  const busy = new Set<string>();
+  const servers: Server[] = [];
+  for (const address of o.addresses) {
+    const server = createServer({
+      pskCallback: (socket, identity) => { identities.set(socket, identity.slice(0, 64)); return o.key; },
+      pskIdentityHint: 'ferry',
+      ciphers: PSK_CIPHERS,
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
+    }, (socket) => handle(socket, o, busy));
+    server.on('tlsClientError', (err, socket) => {
+      logger.warning(`helper: TLS handshake from ${socket.remoteAddress ?? '?'} refused: ${err.message}`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, address, () => resolve());
+    });
+    servers.push(server);
+    logger.info(`helper: listening on ${address}:${(server.address() as { port: number }).port}`);
+  }
+  return {
+    ports: servers.map((s) => (s.address() as { port: number }).port),
+    close: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined),
+  };
+}
