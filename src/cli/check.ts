@@ -6,6 +6,7 @@ import { parseConfig } from '../ocf/config.js';
 import { loadDriver } from '../runtime/driver.js';
 import { engineContext } from '../migrate/context.js';
 import { precheck, type Finding } from '../migrate/precheck.js';
+import { peerChecks } from '../migrate/peer-checks.js';
 import { Deadline } from '../util/deadline.js';
 import { containerResources, localNode } from './pacemaker.js';
 
@@ -21,7 +22,8 @@ export async function check(resourceId: string, target: string): Promise<CheckOu
   if (!parsed.config.state_dir) throw new Error(`${resourceId} has no state_dir: it cannot be migrated live`);
   const node = await localNode();
   const ctx = engineContext(parsed.config, node, await loadDriver(parsed.config), Deadline.in(60_000));
-  const { findings } = await precheck(ctx, target);
+  const { findings, caps } = await precheck(ctx, target);
+  findings.push(...await peerChecks(parsed.config, node, target, caps?.criuVersion));
   return { resource: resourceId, node, target, ok: !findings.some((f) => f.fatal), findings };
 }
 

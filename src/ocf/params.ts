@@ -151,6 +151,20 @@ export const PARAMS = {
       + '"%n" is replaced by the peer\'s node name, for example %n-mig.example.com.',
   }, matching(HOST_TEMPLATE, 'a host name or address (optionally with %n for the peer node name)')),
 
+  helper_port: withDefault('integer', {
+    shortdesc: 'TCP port of the ferry helper on every node',
+    longdesc: 'Port where `ferry serve` listens on each node (on its migration-network and back-channel addresses). '
+      + 'Ferry uses the peer\'s helper to choose the migration network (a candidate address counts only if the helper '
+      + 'answers there) and for the cross-node pre-migration checks (CRIU version, clock skew).',
+  }, '7787', integer(1, 65535)),
+
+  authkey: withDefault('string', {
+    shortdesc: 'Shared key of the ferry helpers',
+    longdesc: 'File holding the key the helpers authenticate each other with (TLS-PSK), made by `ferry keygen` and '
+      + 'copied to every node; it must be mode 0600. Like corosync\'s authkey, whoever holds it can send the helper '
+      + 'images.',
+  }, '/etc/ferry/authkey', absolutePath),
+
   criu_binary: withDefault('string', {
     shortdesc: 'Path of the CRIU executable',
     longdesc: 'CRIU binary used for checkpoint and restore, as an absolute path or a command name found in PATH. '
