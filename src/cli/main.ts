@@ -76,10 +76,11 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option('port', { type: 'number', default: 7787 })
       .option('authkey', { type: 'string', default: '/etc/ferry/authkey' })
       .option('dir', { type: 'string', default: '/var/lib/ferry/incoming', describe: 'where received images go, per resource' })
-      .option('max-bytes', { type: 'number', default: 64 * 1024 ** 3, describe: 'largest transfer accepted' }),
+      .option('max-bytes', { type: 'number', default: 64 * 1024 ** 3, describe: 'largest transfer accepted' })
+      .option('criu', { type: 'string', default: 'criu', describe: 'CRIU binary whose version health queries report' }),
     (args) => guarded(async () => {
       const { runHelper } = await import('../helper/run.js');
-      await runHelper({ listen: args.listen, port: args.port, authkey: args.authkey, dir: args.dir, maxBytes: args['max-bytes'] });
+      await runHelper({ listen: args.listen, port: args.port, authkey: args.authkey, dir: args.dir, maxBytes: args['max-bytes'], criu: args.criu });
       return true;
     }))
     .command('health <colour>', 'set this node\'s #health-ferry attribute (red drains it with migrate-on-red)', (y) => y

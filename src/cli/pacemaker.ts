@@ -1,4 +1,5 @@
 /** What the CLI asks of Pacemaker, through its own tools. Ferry never decides placement itself. */
+import { parseStringPromise } from 'xml2js';
 import { run } from '../util/run.js';
 
 export interface ContainerResource {
@@ -9,30 +10,33 @@ export interface ContainerResource {
   params: Record<string, string>;
 }
 
-function unescapeXml(v: string): string {
-  return v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+interface XmlNode { $?: Record<string, string>; [child: string]: unknown }
+
+function children(node: XmlNode, name: string): XmlNode[] {
+  const c = node[name];
+  return Array.isArray(c) ? (c as XmlNode[]) : [];
 }
 
-function attribute(tag: string, name: string): string | undefined {
-  return new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+/** Every primitive, also inside groups and clones. */
+function primitives(node: XmlNode): XmlNode[] {
+  return [...children(node, 'primitive'), ...['group', 'clone', 'master', 'bundle'].flatMap((k) => children(node, k).flatMap(primitives))];
 }
 
 /** ocf:ferry:container primitives in the CIB, with the parameters the CLI needs to follow their migrations. */
-export function parseContainerResources(cibResources: string): ContainerResource[] {
+export async function parseContainerResources(cibResources: string): Promise<ContainerResource[]> {
+  const parsed = (await parseStringPromise(cibResources)) as { resources?: XmlNode };
   const found: ContainerResource[] = [];
-  for (const m of cibResources.matchAll(/<primitive\s[^>]*>[\s\S]*?<\/primitive>/g)) {
-    const block = m[0];
-    const head = /<primitive\s[^>]*>/.exec(block)?.[0] ?? '';
-    if (attribute(head, 'provider') !== 'ferry' || attribute(head, 'type') !== 'container') continue;
-    const id = attribute(head, 'id') ?? '';
-    const params = /<instance_attributes[\s\S]*?<\/instance_attributes>/.exec(block)?.[0] ?? '';
-    const all: Record<string, string> = {};
-    for (const p of params.matchAll(/<nvpair\s[^>]*>/g)) {
-      const n = attribute(p[0], 'name');
-      const v = attribute(p[0], 'value');
-      if (n !== undefined && v !== undefined) all[n] = unescapeXml(v);
+  for (const p of primitives(parsed.resources ?? {})) {
+    if (p.$?.provider !== 'ferry' || p.$?.type !== 'container') continue;
+    // Pacemaker merges every instance_attributes set (crm_resource --set-parameter may add a second one)
+    const params: Record<string, string> = {};
+    for (const set of children(p, 'instance_attributes')) {
+      for (const nv of children(set, 'nvpair')) {
+        if (nv.$?.name !== undefined && nv.$?.value !== undefined) params[nv.$.name] = nv.$.value;
+      }
     }
-    found.push({ id, name: all.name ?? id, stateDir: all.state_dir, params: all });
+    const id = p.$?.id ?? '';
+    found.push({ id, name: params.name ?? id, stateDir: params.state_dir, params });
   }
   return found;
 }

@@ -6,7 +6,7 @@ import { logger, flushLogs } from '../util/log.js';
 import { localNodeName } from '../util/node-name.js';
 import { Criu } from '../criu/criu.js';
 
-export interface RunHelperOptions { listen: string; port: number; authkey: string; dir: string; maxBytes: number }
+export interface RunHelperOptions { listen: string; port: number; authkey: string; dir: string; maxBytes: number; criu: string }
 
 export async function runHelper(o: RunHelperOptions): Promise<void> {
   const key = readAuthkey(o.authkey);
@@ -15,7 +15,7 @@ export async function runHelper(o: RunHelperOptions): Promise<void> {
     addresses: o.listen.split(',').map((a) => a.trim()).filter(Boolean),
     port: o.port, key, dir: o.dir, maxBytes: o.maxBytes,
     node: await localNodeName(process.env),
-    criuVersion: await new Criu(process.env.FERRY_CRIU ?? 'criu').version().catch(() => undefined),
+    criuVersion: await new Criu(o.criu).version().catch(() => undefined),
   });
   process.stdout.write(`ferry helper listening on ${o.listen} port ${helper.ports.join(',')}\n`);
   await new Promise<void>((resolve) => {

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { roff, buildManPage } from '../../src/ocf/manpage.js';
 import { PARAMS } from '../../src/ocf/params.js';
 import { ACTIONS } from '../../src/ocf/actions.js';
-import { int, seeded } from './helpers/random.js';
+import { int, seeded } from './fixtures/random.js';
 
 t.test('roff: hyphens stay ASCII hyphen-minus (\\-)', async (t) => {
   t.equal(roff('allow-migrate=true'), 'allow\\-migrate=true');

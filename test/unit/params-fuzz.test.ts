@@ -7,8 +7,8 @@ import t from 'tap';
 import { ParamError } from '../../src/ocf/param-types.js';
 import { parseConfig, parseConfigForStop } from '../../src/ocf/config.js';
 import type { ParamName } from '../../src/ocf/params.js';
-import { PARAM_NAMES, SAMPLE, parse, thrown } from './helpers/params.js';
-import { int, mutate, pick, randomString, seeded, type Random } from './helpers/random.js';
+import { PARAM_NAMES, SAMPLE, parse, thrown } from './fixtures/params.js';
+import { int, mutate, pick, randomString, seeded, type Random } from './fixtures/random.js';
 
 const SEED = 0x5eed_f022;
 const PER_PARAM = 400;

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { PARAMS, type ParamName } from '../../src/ocf/params.js';
-import { PARAM_NAMES, SAMPLE, parse, refusal, refusedBy } from './helpers/params.js';
+import { PARAM_NAMES, SAMPLE, parse, refusal, refusedBy } from './fixtures/params.js';
 
 const SHELL_METACHARACTERS = [' ', ';', '&', '|', '$', '`', '\'', '"', '\\', '<', '>', '(', ')', '{', '}', '*', '?', '!', '#', '~'];
 const CONTROL_CHARACTERS = ['\u0000', '\t', '\n', '\r', '\u001b', '\u007f'];
@@ -36,8 +36,10 @@ t.test('unset parameters with a default take it, typed', async (t) => {
 
 t.test('an empty value of a parameter with a default is refused, saying how to get the default', async (t) => {
   const withDefault = PARAM_NAMES.filter((n) => PARAMS[n].defaultText !== undefined);
-  t.same(withDefault.sort(), ['checkpoint_max_age', 'criu_binary', 'driver', 'keep_images', 'migration_network_suffix',
-    'migration_type', 'migration_type_strict', 'require_migration_network', 'stop_timeout', 'storage']);
+  for (const name of ['checkpoint_max_age', 'criu_binary', 'driver', 'keep_images', 'migration_network_suffix',
+    'migration_type', 'migration_type_strict', 'require_migration_network', 'stop_timeout', 'storage'] as ParamName[]) {
+    t.ok(withDefault.includes(name), `${name} has a default`);
+  }
   for (const name of withDefault) {
     t.match(refusal(name, ''), refusedBy(name, `is empty; unset it to use the default "${PARAMS[name].defaultText}"`));
   }
@@ -45,7 +47,9 @@ t.test('an empty value of a parameter with a default is refused, saying how to g
 
 t.test('an unset or empty optional parameter means "not used"', async (t) => {
   const optional = PARAM_NAMES.filter((n) => !PARAMS[n].required && PARAMS[n].defaultText === undefined);
-  t.same(optional.sort(), ['bridge', 'command', 'gateway', 'ip', 'mac', 'migration_address', 'monitor_cmd', 'state_dir']);
+  for (const name of ['bridge', 'command', 'gateway', 'ip', 'mac', 'migration_address', 'monitor_cmd', 'state_dir'] as ParamName[]) {
+    t.ok(optional.includes(name), `${name} is optional without a default`);
+  }
   for (const name of optional) {
     t.equal(parse(name, undefined), undefined, `${name} unset`);
     t.equal(parse(name, ''), undefined, `${name}=""`);
@@ -113,11 +117,12 @@ t.test('names, interfaces, addresses, suffixes and command names refuse shell me
 // Known bugs are asserted with { todo } on the assertion: it runs and shows "not ok ... # TODO", the suite stays green.
 const PATH_METACHARACTERS_BUG = { todo: 'bug: absolutePath() in src/ocf/param-types.ts accepts any character after the leading "/" (";", "$", "`", spaces, ...)' };
 
-t.test('paths (state_dir, criu_binary) refuse shell metacharacters [bug, todo]', async (t) => {
+t.test('paths (state_dir, criu_binary, authkey) refuse shell metacharacters [bug, todo]', async (t) => {
   const accepted = (name: ParamName, base: string) => SHELL_METACHARACTERS
     .map((c) => `${base}${c}x`).filter((raw) => !refusedBy(name).test(refusal(name, raw)));
   t.same(accepted('state_dir', '/srv/ferry'), [], 'state_dir: every value with a metacharacter is refused', PATH_METACHARACTERS_BUG);
   t.same(accepted('criu_binary', '/usr/sbin/criu'), [], 'criu_binary: every path with a metacharacter is refused', PATH_METACHARACTERS_BUG);
+  t.same(accepted('authkey', '/etc/ferry/authkey'), [], 'authkey: every path with a metacharacter is refused', PATH_METACHARACTERS_BUG);
 });
 
 t.test('name: letters, digits, ".", "_", "-"; at most 63; starting with a letter or digit', async (t) => {
@@ -274,9 +279,31 @@ t.test('migration_address: a host name or address, optionally with %n', async (t
   }
 });
 
-t.test('integer and boolean parameters say so in the metadata; every other is a string', async (t) => {
+t.test('the type in the metadata is the type the parser produces, for every parameter', async (t) => {
+  for (const name of PARAM_NAMES) {
+    const value = parse(name, SAMPLE[name]);
+    const type = PARAMS[name].type;
+    if (type === 'integer') t.ok(Number.isSafeInteger(value), `${name}: integer`);
+    else if (type === 'boolean') t.equal(typeof value, 'boolean', `${name}: boolean`);
+    else t.ok(typeof value === 'string' || typeof value === 'object', `${name}: string (or a structure parsed from one)`);
+  }
   t.equal(PARAMS.stop_timeout.type, 'integer');
   t.equal(PARAMS.checkpoint_max_age.type, 'integer');
-  const others = PARAM_NAMES.filter((n) => !BOOLEANS.includes(n) && n !== 'stop_timeout' && n !== 'checkpoint_max_age');
-  for (const name of others) t.equal(PARAMS[name].type, 'string', name);
+  for (const name of BOOLEANS) t.equal(PARAMS[name].type, 'boolean', name);
+});
+
+t.test('helper_port: a TCP port', async (t) => {
+  t.equal(parse('helper_port', undefined), 7787);
+  t.equal(parse('helper_port', '1'), 1);
+  t.equal(parse('helper_port', '65535'), 65535);
+  t.match(refusal('helper_port', '0'), refusedBy('helper_port', 'out of range 1\\.\\.65535'));
+  t.match(refusal('helper_port', '65536'), refusedBy('helper_port', 'out of range 1\\.\\.65535'));
+  t.match(refusal('helper_port', 'http'), refusedBy('helper_port', 'is not a whole number'));
+});
+
+t.test('authkey: an absolute path', async (t) => {
+  t.equal(parse('authkey', undefined), '/etc/ferry/authkey');
+  t.equal(parse('authkey', '/etc/ferry/other.key'), '/etc/ferry/other.key');
+  t.match(refusal('authkey', 'authkey'), refusedBy('authkey', 'is not an absolute path'));
+  t.match(refusal('authkey', '/etc/../root/key'), refusedBy('authkey', 'components'));
 });
