@@ -6,7 +6,7 @@
 import t from 'tap';
 import { connect as tlsConnect } from 'node:tls';
 import { connect as netConnect, createServer as netServer, type Socket } from 'node:net';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +28,12 @@ t.before(async () => {
   helper = await serve({ addresses: ['127.0.0.1'], port: 0, key: KEY, dir: incoming, maxBytes: 4096, node: 'nodeT', criuVersion: '4.2.1', idleTimeoutMs: 2000 });
   port = helper.ports[0] ?? 0;
 });
-t.teardown(() => helper.close());
+t.teardown(async () => {
+  await helper.close();
+  rmSync(root, { recursive: true, force: true });
+  for (const d of sources) rmSync(d, { recursive: true, force: true });
+});
+const sources: string[] = [];
 
 /** Everything under the incoming directory, recursively (what a refused request must not have left). */
 function tree(dir = incoming): string[] {
@@ -134,6 +139,7 @@ t.test('one transfer per resource at a time; an interrupted one leaves nothing',
 
 t.test('a complete transfer lands whole, private, under the resource', async (t) => {
   const src = mkdtempSync(join(tmpdir(), 'ferry-src-'));
+  sources.push(src);
   writeFileSync(join(src, 'inventory.img'), 'inv');
   writeFileSync(join(src, 'pages-1.img'), randomBytes(2000));
   const r = await sendDirectory(peer(), 'ct3', 'm1', src);
