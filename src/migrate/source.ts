@@ -61,9 +61,10 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
         name: 'freeze+dump',
         run: async () => {
           logger.info(`checkpointing ${config.name} (pid ${pid}) for ${target}: ${plan.type} migration`);
-          record = records.update(record, { dumpStartedAt: Date.now() });
+          // kept in memory until the seal: every record write is an fsync, and from here the container is frozen
+          const dumpStartedAt = Date.now();
           const dumpStats = await ctx.criu.dump({ pid, imagesDir, networkLock: caps.networkLock }, dumpDeadline.bound());
-          record = records.update(record, { dumpStats, dumpedAt: Date.now() });
+          record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };
         },
         undo: async () => {
           // CRIU resumes the tree when a dump fails; if CRIU itself died, its network lock may be left behind
@@ -80,8 +81,8 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
       {
         name: 'seal',
         run: async () => {
-          sealImages(imagesDir);
           record = records.update(record, { phase: 'dumped' });
+          sealImages(imagesDir);
           driver.forget();
         },
       },

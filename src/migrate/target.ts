@@ -49,7 +49,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           const caps = await capabilities(config.criu_binary);
           if (!caps.criuCheck.ok) throw new OcfError(OCF.ERR_INSTALLED, `criu check fails on ${ctx.localNode}: ${caps.criuCheck.output}`);
           claimOrTakeOver(ctx, record, mode);
-          record = records.update(record, { phase: 'restoring' });
+          record = records.update(record, { phase: 'restoring', restoreStartedAt: Date.now() });
         },
         undo: async () => {
           records.releaseClaim(record.id);
@@ -63,7 +63,6 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           rmSync(pidFile, { force: true }); // CRIU refuses to write an existing pidfile, after creating the tasks
           writeRestoreIntent({ name: config.name, pidFile, migrationId: record.id, since: new Date().toISOString() });
           logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode})`);
-          record = records.update(record, { restoreStartedAt: Date.now() });
           const restoreStats = await ctx.criu.restore(
             { imagesDir, pidFile, externals: (await driver.restoreWiring()).externals },
             ctx.deadline.reserve(ROLLBACK_RESERVE_MS).bound(),

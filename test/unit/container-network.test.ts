@@ -103,3 +103,13 @@ t.test('each batch line is one line', async (t) => {
   const lines = containerNetworkBatch(config({ bridge: 'br0', ip: '10.78.0.50/24', gateway: '10.78.0.1' }));
   t.same(lines.filter((l) => /[\n\r]/.test(l)), []);
 });
+
+t.test('an IPv6 link-local gateway, the usual one, gets a route ip accepts [bug, todo]', async (t) => {
+  // `ip route add default via fe80::1` fails with "Egress device not specified": a link-local next hop needs its device
+  const bug = { todo: 'bug: containerNetworkBatch() in src/runtime/native/network.ts writes "route add default via GW" without "dev eth0"' };
+  const lines = containerNetworkBatch(config({ bridge: 'br0', ip: '2001:db8::5/64', gateway: 'fe80::1' }));
+  const route = lines.find((l) => l.startsWith('route add default via fe80::1'));
+  t.ok(route, 'there is a default route via the gateway');
+  t.match(route, / dev eth0( |$)/, 'it names eth0', bug);
+});
+

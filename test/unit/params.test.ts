@@ -151,6 +151,13 @@ t.test('ip: an address with a prefix length, IPv4 or IPv6', async (t) => {
   for (const raw of bad) t.match(refusal('ip', raw), refusedBy('ip', 'is not an address with a prefix length, like 10\\.78\\.0\\.50/24'), raw);
 });
 
+t.test('ip and gateway refuse IPv6 zone indexes, which `ip addr` and `ip route` refuse at start [bug, todo]', async (t) => {
+  // node's isIP() accepts "fe80::1%eth0"; `ip addr add fe80::9%eth0/64` fails with "any valid prefix is expected"
+  const bug = { todo: 'bug: cidr() and ipAddress() in src/ocf/params.ts rely on net.isIP(), which accepts a %zone suffix' };
+  t.match(refusal('ip', 'fe80::9%eth0/64'), refusedBy('ip'), 'ip=fe80::9%eth0/64', bug);
+  t.match(refusal('gateway', 'fe80::1%eth0'), refusedBy('gateway'), 'gateway=fe80::1%eth0', bug);
+});
+
 t.test('bridge: a Linux interface name, at most 15 characters', async (t) => {
   for (const ok of ['br0', 'vmbr0.100', 'br-lan', 'br_lan', 'b'.repeat(15)]) t.equal(parse('bridge', ok), ok, ok);
   for (const bad of ['b'.repeat(16), 'br 0', 'br/0', '-br0', '.br0', 'br:0', 'brü']) {
