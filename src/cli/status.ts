@@ -1,6 +1,6 @@
 /** `ferry status`: the containers this node runs, from the agent's node-local records. */
 import { readdirSync } from 'node:fs';
-import { readLocalRecord, runDir, type LocalRecord } from '../runtime/local-record.js';
+import { readLocalRecord, recordsDir, type LocalRecord } from '../runtime/local-record.js';
 import { isAlive } from '../util/proc.js';
 
 export interface StatusRow {
@@ -14,10 +14,10 @@ export interface StatusRow {
 export function localStatus(filter?: string): StatusRow[] {
   let entries: string[] = [];
   try {
-    entries = readdirSync(runDir());
+    entries = readdirSync(recordsDir());
   } catch { /* nothing has run here yet */ }
   return entries
-    .filter((f) => f.endsWith('.json') && !f.includes('.restoring.') && !f.startsWith('capabilities-'))
+    .filter((f) => f.endsWith('.json'))
     .map((f) => readLocalRecord(f.slice(0, -'.json'.length)))
     .filter((r): r is LocalRecord => r !== undefined && (filter === undefined || r.name === filter))
     .map((r) => ({ name: r.name, state: isAlive(r) ? 'running' : 'dead', pid: r.pid, origin: r.origin, since: r.since }));

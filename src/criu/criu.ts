@@ -6,9 +6,14 @@ import { checkArgs, dumpArgs, restoreArgs, type DumpRequest, type RestoreRequest
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './stats.js';
 
 export class CriuError extends Error {
-  constructor(readonly operation: string, readonly exitCode: number, readonly logTail: string) {
-    super(`criu ${operation} failed (exit ${exitCode})${logTail ? `: ${logTail}` : ''}`);
+  constructor(readonly operation: string, readonly exitCode: number, readonly how: string, readonly logTail: string) {
+    super(`criu ${operation} failed (${how})${logTail ? `: ${logTail}` : ''}`);
   }
+}
+
+function how(r: RunResult): string {
+  if (r.timedOut) return 'timed out';
+  return r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
 }
 
 /** The last error lines of a CRIU log, minus the harmless RLIMIT_NOFILE complaint every run prints. */
@@ -31,7 +36,7 @@ function readLog(dir: string, file: string): string {
 function failIfNeeded(op: string, r: RunResult, dir: string, logFile: string): void {
   if (r.exitCode === 0) return;
   const tail = criuLogTail(readLog(dir, logFile)) || criuLogTail(r.stderr) || r.stderr.trim().split('\n').slice(-1)[0] || '';
-  throw new CriuError(op, r.exitCode, tail);
+  throw new CriuError(op, r.exitCode, how(r), tail);
 }
 
 export class Criu {

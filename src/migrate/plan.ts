@@ -32,7 +32,10 @@ function missing(type: MigrationType, f: NodeFeatures): string | undefined {
 }
 
 function simpler(type: MigrationType, f: NodeFeatures): MigrationType {
-  if (type === 'iterative+lazy') return f.memDirtyTrack && IMPLEMENTED.has('iterative') ? 'iterative' : 'lazy';
+  if (type !== 'iterative+lazy') return 'simple';
+  // the better half that can work here, else straight to simple: never a detour through a type that cannot
+  if (missing('iterative', f) === undefined) return 'iterative';
+  if (missing('lazy', f) === undefined) return 'lazy';
   return 'simple';
 }
 

@@ -1,4 +1,5 @@
 /** `OCF_RESKEY_*` → typed Config through the parameter table, then the checks that span several parameters. */
+import { BlockList } from 'node:net';
 import { ParamError } from './param-types.js';
 import { PARAMS, type Config, type ParamName } from './params.js';
 
@@ -24,6 +25,15 @@ export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
   return { config: errors.length ? undefined : config, errors };
 }
 
+/** A default gateway must be on the container's own subnet (or, for IPv6, link-local). */
+function gatewayReachable(gateway: string, address: string, prefix: number): boolean {
+  const family = address.includes(':') ? 'ipv6' : 'ipv4';
+  const subnet = new BlockList();
+  subnet.addSubnet(address, prefix, family);
+  if (family === 'ipv6') subnet.addSubnet('fe80::', 10, 'ipv6');
+  return subnet.check(gateway, family);
+}
+
 function crossChecks(c: Config): ParamError[] {
   const problems: ParamError[] = [];
   if (c.driver === 'native' && c.command === undefined) {
@@ -34,6 +44,8 @@ function crossChecks(c: Config): ParamError[] {
   if (c.gateway && !c.ip) problems.push(new ParamError('gateway', 'needs ip'));
   if (c.gateway && c.ip && c.gateway.includes(':') !== c.ip.address.includes(':')) {
     problems.push(new ParamError('gateway', 'is not of the same address family as ip'));
+  } else if (c.gateway && c.ip && !gatewayReachable(c.gateway, c.ip.address, c.ip.prefix)) {
+    problems.push(new ParamError('gateway', `${c.gateway} is not inside ${c.ip.address}/${c.ip.prefix}${c.ip.address.includes(':') ? ' nor link-local' : ''}: the container could not reach it`));
   }
   return problems;
 }

@@ -1,3 +1,5 @@
+import { bool } from './param-types.js';
+
 /**
  * What Pacemaker tells an agent besides the parameters: instance name, operation timeout and interval, the
  * node it runs on and, during a migration, the source and target nodes.
@@ -11,6 +13,15 @@ export interface OcfEnvironment {
   readonly migrateTarget: string | undefined;
   readonly checkLevel: number;
   readonly allowMigrate: boolean;
+}
+
+/** Pacemaker's notion of a true boolean, the same spellings the parameters accept. */
+function isTrue(raw: string | undefined): boolean {
+  try {
+    return raw !== undefined && bool(raw);
+  } catch {
+    return false;
+  }
 }
 
 function milliseconds(raw: string | undefined): number | undefined {
@@ -27,7 +38,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv): OcfEnvironment {
     migrateSource: env.OCF_RESKEY_CRM_meta_migrate_source || undefined,
     migrateTarget: env.OCF_RESKEY_CRM_meta_migrate_target || undefined,
     checkLevel: milliseconds(env.OCF_CHECK_LEVEL) ?? 0,
-    allowMigrate: /^(true|yes|1|on)$/i.test(env.OCF_RESKEY_CRM_meta_allow_migrate ?? ''),
+    allowMigrate: isTrue(env.OCF_RESKEY_CRM_meta_allow_migrate),
   };
 }
 

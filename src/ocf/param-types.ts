@@ -109,8 +109,12 @@ export function matching(pattern: RegExp, what: string): Check<string> {
   };
 }
 
+/** Characters allowed in paths: what real installations use, nothing a shell or a log would misread. */
+const PATH_CHARS = /^[A-Za-z0-9._+@:,=/-]+$/;
+
 export function absolutePath(raw: string): string {
   if (!raw.startsWith('/')) throw new Error(`"${raw}" is not an absolute path`);
+  if (!PATH_CHARS.test(raw)) throw new Error(`"${raw}" contains characters not allowed in a path here (letters, digits and . _ + @ : , = - / only)`);
   const parts = raw.split('/');
   if (parts.some((p) => p === '..' || p === '.')) throw new Error(`"${raw}" contains "." or ".." components`);
   if (raw.replace(/\/+$/, '') === '') throw new Error('"/" cannot be used');

@@ -21,7 +21,8 @@ const COMMAND_NAME = /^[A-Za-z0-9_.+-]{1,255}$/;
 
 function cidr(raw: string): { address: string; prefix: number } {
   const m = /^([^/]+)\/([0-9]{1,3})$/.exec(raw);
-  const family = m ? isIP(m[1] ?? '') : 0;
+  // a %zone suffix (fe80::1%eth0) is something isIP accepts and ip(8) does not
+  const family = m && !raw.includes('%') ? isIP(m[1] ?? '') : 0;
   const prefix = m ? Number(m[2]) : NaN;
   if (!m || family === 0 || prefix > (family === 4 ? 32 : 128) || (family === 4 && prefix < 1)) {
     throw new Error(`"${raw}" is not an address with a prefix length, like 10.78.0.50/24`);
@@ -30,11 +31,12 @@ function cidr(raw: string): { address: string; prefix: number } {
 }
 
 function ipAddress(raw: string): string {
-  if (isIP(raw) === 0) throw new Error(`"${raw}" is not an IP address`);
+  if (raw.includes('%') || isIP(raw) === 0) throw new Error(`"${raw}" is not an IP address`);
   return raw;
 }
 
 function executable(raw: string): string {
+  if (raw === '.' || raw === '..') throw new Error(`"${raw}" is not a command name`);
   return raw.startsWith('/') ? absolutePath(raw) : matching(COMMAND_NAME, 'an absolute path or a command name')(raw);
 }
 

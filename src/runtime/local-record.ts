@@ -29,8 +29,11 @@ export function runDir(): string {
   return process.env.FERRY_RUN_DIR ?? '/run/ferry';
 }
 
-const recordPath = (name: string) => join(runDir(), `${name}.json`);
-const intentPath = (name: string) => join(runDir(), `${name}.restoring.json`);
+/** Records and restore intents in separate directories, so no container name can collide with another's file. */
+export const recordsDir = () => join(runDir(), 'containers');
+const intentsDir = () => join(runDir(), 'restoring');
+const recordPath = (name: string) => join(recordsDir(), `${name}.json`);
+const intentPath = (name: string) => join(intentsDir(), `${name}.json`);
 
 export function readLocalRecord(name: string): LocalRecord | undefined {
   return readJson<LocalRecord>(recordPath(name));
@@ -38,6 +41,7 @@ export function readLocalRecord(name: string): LocalRecord | undefined {
 
 export function writeLocalRecord(record: LocalRecord): void {
   ensurePrivateDir(runDir());
+  ensurePrivateDir(recordsDir());
   writeJsonAtomic(recordPath(record.name), record);
 }
 
@@ -51,6 +55,7 @@ export function readRestoreIntent(name: string): RestoreIntent | undefined {
 
 export function writeRestoreIntent(intent: RestoreIntent): void {
   ensurePrivateDir(runDir());
+  ensurePrivateDir(intentsDir());
   writeJsonAtomic(intentPath(intent.name), intent);
 }
 

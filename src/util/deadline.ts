@@ -58,11 +58,15 @@ export function currentDeadline(): Deadline {
 /** Polls `check` until it returns a value other than undefined, or throws when `ms` (or the deadline) runs out. */
 export async function waitUntil<T>(what: string, ms: number, check: () => Promise<T | undefined> | T | undefined,
   intervalMs = 50): Promise<T> {
-  const stopAt = Math.min(Date.now() + ms, current.at);
+  const began = Date.now();
+  const stopAt = Math.min(began + ms, current.at);
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() + intervalMs > stopAt) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() + intervalMs > stopAt) {
+      const cut = stopAt < began + ms ? ' (the action\'s deadline came first)' : '';
+      throw new Error(`timed out after ${Date.now() - began} ms waiting for ${what}${cut}`);
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -21,7 +21,17 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  timedOut: boolean;
+  signal: string | undefined;
 }
+
+/** How a run ended, in words: "exit code 1", "timed out", "killed by SIGKILL". */
+export function describeResult(r: Pick<RunResult, 'exitCode' | 'timedOut' | 'signal'>): string {
+  return describeEnd(r.exitCode, r.signal, r.timedOut);
+}
+
+/** Once the command itself has exited, how long a descendant may keep its output pipes open before we stop reading. */
+const PIPE_GRACE_MS = 500;
 
 export class CommandError extends Error {
   constructor(readonly command: string, readonly exitCode: number | undefined, readonly signal: string | undefined,
@@ -49,7 +59,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   const command = renderCommand(file, args);
   const timeoutMs = currentDeadline().bound(options.timeoutMs);
   logger.debug(`running: ${command}`);
-  const result = await execa(file, args, {
+  const subprocess = execa(file, args, {
     reject: false,
     timeout: timeoutMs,
     forceKillAfterDelay: 2000,
@@ -59,6 +69,12 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     ...(options.cwd ? { cwd: options.cwd } : {}),
     stripFinalNewline: true,
   });
+  // execa resolves when the output pipes close; a descendant left holding them (a daemon started by the command)
+  // must not keep us waiting past the command's own end, nor past its time limit
+  subprocess.once('exit', () => {
+    setTimeout(() => { subprocess.stdout?.destroy(); subprocess.stderr?.destroy(); }, PIPE_GRACE_MS).unref();
+  });
+  const result = await subprocess;
   const stdout = typeof result.stdout === 'string' ? result.stdout : '';
   const stderr = typeof result.stderr === 'string' ? result.stderr : '';
   const exitCode = result.exitCode ?? -1;
@@ -66,5 +82,5 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     throw new CommandError(command, result.exitCode, result.signal ?? undefined, stderr || (result.cause instanceof Error ? result.cause.message : ''), result.timedOut);
   }
   if (result.failed) logger.debug(`${command}: ${describeEnd(result.exitCode, result.signal ?? undefined, result.timedOut)}`);
-  return { command, exitCode, stdout, stderr };
+  return { command, exitCode, stdout, stderr, timedOut: result.timedOut, signal: result.signal ?? undefined };
 }

@@ -5,11 +5,9 @@
  * start/stop are idempotent (stop never answers 7).
  */
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   INSTALLED_AGENT, PROBE, RECURRING, Scratch, agent, containerRecords, crashLines, ensureInstalled,
-  isSameProcess, readRecord, requireRootAndTools, shown,
+  isSameProcess, recordOf, requireRootAndTools, shown,
 } from './helpers/agent.js';
 
 const scratch = new Scratch('exit');
@@ -94,11 +92,9 @@ t.test('stop of a container never started: exit 0, and stop never answers 7', as
 t.test('start, monitor, start again, stop, monitor, stop', async (t) => {
   const name = scratch.name();
   const params = { name, command: scratch.command(), stop_timeout: '5' };
-  const record = join(runDir, `${name}.json`);
-
   const start = await agent('start', { runDir, params });
   t.equal(start.code, 0, 'start: 0', shown(start));
-  const first = readRecord(record);
+  const first = recordOf(runDir, name);
   t.ok(first && isSameProcess(first.pid, first.startTime), 'its init runs', { record: first });
 
   const monitor = await agent('monitor', { runDir, params, env: RECURRING });
@@ -109,14 +105,14 @@ t.test('start, monitor, start again, stop, monitor, stop', async (t) => {
   const processes = scratch.leftovers().length;
   const again = await agent('start', { runDir, params });
   t.equal(again.code, 0, 'start again: 0', shown(again));
-  t.equal(readRecord(record)?.pid, first?.pid, 'the same container (not a second one)');
+  t.equal(recordOf(runDir, name)?.pid, first?.pid, 'the same container (not a second one)');
   t.equal(scratch.leftovers().length, processes, 'no process was added');
 
   const stop = await agent('stop', { runDir, params });
   t.equal(stop.code, 0, 'stop: 0', shown(stop));
   t.notOk(first && isSameProcess(first.pid, first.startTime), 'its init is gone');
   t.same(scratch.leftovers(), [], 'no process of it remains');
-  t.notOk(existsSync(record), 'its record is removed');
+  t.same(containerRecords(runDir), [], 'its record is removed');
 
   const after = await agent('monitor', { runDir, params, env: RECURRING });
   t.equal(after.code, 7, 'monitor after stop: 7', shown(after));
@@ -129,7 +125,7 @@ t.test('stop with a configuration that became invalid still stops the container'
   const params = { name, command: scratch.command(), stop_timeout: '5' };
   const start = await agent('start', { runDir, params });
   t.equal(start.code, 0, 'start: 0', shown(start));
-  const pid = readRecord(join(runDir, `${name}.json`))?.pid;
+  const pid = recordOf(runDir, name)?.pid;
   const stop = await agent('stop', { runDir, params: { ...params, stop_timeout: 'later', mac: 'none' } });
   t.equal(stop.code, 0, 'stop: 0', shown(stop));
   t.notOk(pid !== undefined && isSameProcess(pid), 'the container is gone');

@@ -139,7 +139,7 @@ t.test('stale leftovers of an earlier run on the target do not stop a migration'
   mkdirSync(join(SHARED_DIR, id, 'images', 'old-run'), { recursive: true });
   writeFileSync(join(SHARED_DIR, id, 'images', 'old-run', 'inventory.img'), 'stale');
   mkdirSync(join(SHARED_DIR, id, 'claim-old-run'), { recursive: true });
-  await nodeExec(2, 'sh', ['-c', `mkdir -p /run/ferry && echo 1 > /run/ferry/${id}.restored.pid && printf '{"name":"${id}","pidFile":"/run/ferry/${id}.restored.pid","migrationId":"old-run","since":"2020-01-01T00:00:00Z"}' > /run/ferry/${id}.restoring.json`]);
+  await nodeExec(2, 'sh', ['-c', `mkdir -p /run/ferry/restoring && echo 1 > /run/ferry/${id}.restored.pid && printf '{"name":"${id}","pidFile":"/run/ferry/${id}.restored.pid","migrationId":"old-run","since":"2020-01-01T00:00:00Z"}' > /run/ferry/restoring/${id}.json`]);
   t.equal((await agent(2, 'monitor', params)).code, 7, 'the probe on node2 does not mistake the stale pidfile for the container');
   await migrate(1, 2, params);
   const after = readCounter(counter);
@@ -156,7 +156,7 @@ t.test('stale leftovers of an earlier run on the target do not stop a migration'
 t.test('a process attached from outside (nsenter) is refused before freezing', async (t) => {
   const id = 'flt-attached';
   const { params, counter, before } = await startHolding(id, 8);
-  const init = (await nodeExec(1, 'cat', [`/run/ferry/${id}.json`])).stdout;
+  const init = (await nodeExec(1, 'cat', [`/run/ferry/containers/${id}.json`])).stdout;
   const pid = String(JSON.parse(init).pid);
   const shell = nodeExec(1, 'nsenter', ['-t', pid, '-p', '-n', '-u', '-i', 'sleep', '8'], { timeoutMs: 20_000 });
   await new Promise((r) => setTimeout(r, 500));

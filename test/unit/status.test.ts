@@ -68,11 +68,10 @@ t.test('no run directory yet: no containers', async (t) => {
   t.same(localStatus(), []);
 });
 
-t.test('a container named like another one\'s restore intent keeps its own record [bug, todo]', async (t) => {
-  const bug = { todo: 'bug: src/runtime/local-record.ts keeps records as NAME.json and intents as NAME.restoring.json in one directory, and the name check allows "web.restoring"' };
+t.test('a container named like another one\'s restore intent keeps its own record', async (t) => {
   const victim = local('web.restoring');
   writeLocalRecord(victim);
   writeRestoreIntent({ name: 'web', pidFile: '/run/ferry/web.pid', migrationId: 'm2', since: '2025-06-01T13:00:00.000Z' });
-  t.same(readLocalRecord('web.restoring'), victim, 'a restore of "web" does not overwrite the record of "web.restoring"', bug);
-  t.ok(localStatus().some((r) => r.name === 'web.restoring'), '"web.restoring" is listed by ferry status', bug);
+  t.same(readLocalRecord('web.restoring'), JSON.parse(JSON.stringify(victim)), 'a restore of "web" does not overwrite the record of "web.restoring"');
+  t.ok(localStatus().some((r) => r.name === 'web.restoring'), '"web.restoring" is listed by ferry status');
 });

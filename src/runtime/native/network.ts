@@ -10,7 +10,8 @@ export function containerNetworkBatch(config: Config): string[] {
   lines.push(`link set eth0 address ${config.mac ?? defaultMac(config.name)}`);
   if (config.ip) lines.push(`addr add ${config.ip.address}/${config.ip.prefix} dev eth0`);
   lines.push('link set eth0 up');
-  if (config.gateway) lines.push(`route add default via ${config.gateway}`);
+  // dev eth0: an IPv6 link-local router address (fe80::1) is ambiguous without it
+  if (config.gateway) lines.push(`route add default via ${config.gateway} dev eth0`);
   return lines;
 }
 

@@ -187,7 +187,7 @@ export class Scratch {
     for (const pid of processesMentioning(this.token)) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
-    for (const record of containerRecords(this.dir, true)) {
+    for (const record of containerRecords(this.dir)) {
       const r = readRecord(record);
       if (r?.pid && isSameProcess(r.pid, r.startTime)) {
         try { process.kill(r.pid, 'SIGKILL'); } catch { /* gone */ }
@@ -208,16 +208,28 @@ export function readRecord(path: string): RecordFields | undefined {
   }
 }
 
-/** The agent's per-container files in a FERRY_RUN_DIR (not its CRIU capability cache); `deep` searches below too. */
-export function containerRecords(dir: string, deep = false): string[] {
+/**
+ * The agent's per-container files (records, restore intents) anywhere under a FERRY_RUN_DIR, whatever its layout;
+ * not its CRIU capability cache.
+ */
+export function containerRecords(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const found: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, e.name);
-    if (e.isDirectory() && deep) found.push(...containerRecords(path, true));
+    if (e.isDirectory()) found.push(...containerRecords(path));
     else if (e.isFile() && e.name.endsWith('.json') && !e.name.startsWith('capabilities-')) found.push(path);
   }
   return found;
+}
+
+/** The record of a running container: the file under runDir naming it with its init's PID. */
+export function recordOf(runDir: string, name: string): RecordFields | undefined {
+  for (const path of containerRecords(runDir)) {
+    const r = readRecord(path);
+    if (r?.name === name && typeof r.pid === 'number' && typeof r.startTime === 'number') return r;
+  }
+  return undefined;
 }
 
 export function processesMentioning(token: string): number[] {

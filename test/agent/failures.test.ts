@@ -1,0 +1,67 @@
+/**
+ * Failures Pacemaker must hear about in time: a start whose monitor_cmd never passes ends before the operation
+ * timeout (CRM_meta_timeout) with a reason and leaves nothing behind; a container whose init died is a failure
+ * for a recurring monitor, "not running" for a probe, and stop cleans up after it.
+ */
+import t from 'tap';
+import {
+  PROBE, RECURRING, Scratch, agent, containerRecords, crashLines, ensureBuilt, isSameProcess, recordOf,
+  requireRootAndTools, shown, waitFor,
+} from './helpers/agent.js';
+
+const scratch = new Scratch('fail');
+const runDir = scratch.runDir;
+
+t.before(async () => {
+  requireRootAndTools(['unshare', 'nsenter', 'setsid', 'ip', 'hostname']);
+  t.comment(await ensureBuilt());
+});
+t.teardown(() => scratch.cleanup());
+
+t.test('start whose monitor_cmd never passes returns well before CRM_meta_timeout', async (t) => {
+  const params = { name: scratch.name(), command: scratch.command(), monitor_cmd: 'echo not yet >&2; false', stop_timeout: '1' };
+  const r = await agent('start', { runDir, params, env: { OCF_RESKEY_CRM_meta_timeout: '6000' }, timeoutMs: 15_000 });
+  t.not(r.code, 0, `non-zero (${r.code})`, shown(r));
+  t.not(r.code, 7, 'not "not running" (start never answers 7)');
+  t.ok(r.ms < 5000, `returned after ${r.ms} ms, well before the 6000 ms timeout`);
+  t.equal(r.reasons.length, 1, 'one exit reason', shown(r));
+  t.match(r.reasons[0] ?? '', /monitor_cmd did not pass before the start timeout.*not yet/, 'the reason says why, with monitor_cmd\'s own words');
+  t.same(crashLines(r.stderr), [], 'no stack trace');
+  t.same(scratch.leftovers(), [], 'nothing of the container runs');
+  t.same(containerRecords(runDir), [], 'no record left');
+  const probe = await agent('monitor', { runDir, params, env: PROBE });
+  t.equal(probe.code, 7, 'a probe afterwards: not running', shown(probe));
+});
+
+t.test('a container whose init died: monitor 1, probe 7, stop 0 and cleans up', async (t) => {
+  const name = scratch.name();
+  const params = { name, command: scratch.command(), stop_timeout: '2' };
+  const start = await agent('start', { runDir, params });
+  t.equal(start.code, 0, 'start: 0', shown(start));
+  const record = recordOf(runDir, name);
+  if (!record) throw new Error(`no record after start: ${start.stderr}`);
+  process.kill(record.pid, 'SIGKILL'); // the whole PID namespace dies with its init
+  await waitFor('the container init to die', 5000, () => !isSameProcess(record.pid, record.startTime));
+
+  const monitor = await agent('monitor', { runDir, params, env: RECURRING });
+  t.equal(monitor.code, 1, 'recurring monitor: 1 (OCF_ERR_GENERIC)', shown(monitor));
+  t.equal(monitor.reasons.length, 1, 'one exit reason');
+  t.match(monitor.reasons[0] ?? '', new RegExp(`container ${name} failed: its init \\(pid ${record.pid}\\) has exited`), 'the reason says its init exited');
+  t.same(crashLines(monitor.stderr), [], 'no stack trace');
+
+  const probe = await agent('monitor', { runDir, params, env: PROBE });
+  t.equal(probe.code, 7, 'probe: 7', shown(probe));
+  const unsetInterval = await agent('monitor', { runDir, params });
+  t.equal(unsetInterval.code, 7, 'probe without CRM_meta_interval: 7', shown(unsetInterval));
+
+  const stop = await agent('stop', { runDir, params });
+  t.equal(stop.code, 0, 'stop: 0', shown(stop));
+  t.same(containerRecords(runDir), [], 'the record is removed');
+  t.same(scratch.leftovers(), [], 'nothing of the container runs');
+  const after = await agent('monitor', { runDir, params, env: RECURRING });
+  t.equal(after.code, 7, 'monitor after stop: 7 (cleanly stopped, no longer failed)', shown(after));
+  const again = await agent('start', { runDir, params });
+  t.equal(again.code, 0, 'it can be started again', shown(again));
+  const stopAgain = await agent('stop', { runDir, params });
+  t.equal(stopAgain.code, 0, 'and stopped', shown(stopAgain));
+});
