@@ -20,6 +20,9 @@ cp -R node_modules "$D$PREFIX/"
 rm -rf "$D$PREFIX/dist/bench"
 chmod -R go-w "$D$PREFIX"
 chmod -R a+rX "$D$PREFIX"
+# the agent's interpreter as an absolute path: spares every monitor the exec of env(1)
+NODE_BIN=$(command -v node)
+sed -i "1s|.*|#!$NODE_BIN|" "$D$PREFIX/ocf/ferry/container"
 ln -sfn "$PREFIX/ocf/ferry/container" "$D$OCF_ROOT/resource.d/ferry/container"
 ln -sfn "$PREFIX/bin/ferry" "$D$SBINDIR/ferry"
 cp man/ocf_ferry_container.7 "$D$MANDIR/man7/"

@@ -1,5 +1,5 @@
 /** `OCF_RESKEY_*` → typed Config through the parameter table, then the checks that span several parameters. */
-import { BlockList } from 'node:net';
+import { inSubnet, isLinkLocal } from '../util/ip.js';
 import { ParamError } from './param-types.js';
 import { PARAMS, type Config, type ParamName } from './params.js';
 
@@ -27,11 +27,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
 
 /** A default gateway must be on the container's own subnet (or, for IPv6, link-local). */
 function gatewayReachable(gateway: string, address: string, prefix: number): boolean {
-  const family = address.includes(':') ? 'ipv6' : 'ipv4';
-  const subnet = new BlockList();
-  subnet.addSubnet(address, prefix, family);
-  if (family === 'ipv6') subnet.addSubnet('fe80::', 10, 'ipv6');
-  return subnet.check(gateway, family);
+  return inSubnet(gateway, address, prefix) || (address.includes(':') && isLinkLocal(gateway));
 }
 
 function crossChecks(c: Config): ParamError[] {

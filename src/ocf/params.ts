@@ -2,7 +2,7 @@
  * The one parameter table of ocf:ferry:container. Metadata XML, the man page, `OCF_RESKEY_*` parsing and
  * validation are all derived from it; parameter names are a public contract (admins write them in their CIB).
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../util/ip.js';
 import {
   absolutePath, bool, integer, matching, oneOf, optional, required, withDefault,
 } from './param-types.js';
@@ -21,8 +21,7 @@ const COMMAND_NAME = /^[A-Za-z0-9_.+-]{1,255}$/;
 
 function cidr(raw: string): { address: string; prefix: number } {
   const m = /^([^/]+)\/([0-9]{1,3})$/.exec(raw);
-  // a %zone suffix (fe80::1%eth0) is something isIP accepts and ip(8) does not
-  const family = m && !raw.includes('%') ? isIP(m[1] ?? '') : 0;
+  const family = m ? ipFamily(m[1] ?? '') : 0;
   const prefix = m ? Number(m[2]) : NaN;
   if (!m || family === 0 || prefix > (family === 4 ? 32 : 128) || (family === 4 && prefix < 1)) {
     throw new Error(`"${raw}" is not an address with a prefix length, like 10.78.0.50/24`);
@@ -31,7 +30,7 @@ function cidr(raw: string): { address: string; prefix: number } {
 }
 
 function ipAddress(raw: string): string {
-  if (raw.includes('%') || isIP(raw) === 0) throw new Error(`"${raw}" is not an IP address`);
+  if (ipFamily(raw) === 0) throw new Error(`"${raw}" is not an IP address`);
   return raw;
 }
 

@@ -1,7 +1,5 @@
 /** The winston side of logging: transports chosen as ocf_log chooses its destinations. */
-import winston from 'winston';
-import Transport from 'winston-transport';
-import { execa } from 'execa';
+import { execa, Transport, winston } from './third-party.js';
 import type { Level, LogSettings } from './log.js';
 
 /** winston's syslog level names ("error") and the priorities logger(1) takes ("err"). */

@@ -2,7 +2,7 @@
  * The one way Ferry runs an external command: execa with an argument array (never a shell string), a timeout
  * bounded by the action's deadline, the command line logged at debug, and errors that explain themselves.
  */
-import { execa } from 'execa';
+import { execa } from './third-party.js';
 import { logger } from './log.js';
 import { currentDeadline } from './deadline.js';
 

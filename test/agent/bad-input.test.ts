@@ -15,9 +15,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseStringPromise } from 'xml2js';
 import {
-  Scratch, agent, containerRecords, crashLines, ensureBuilt, pooled, processesMentioning, requireRootAndTools, shown,
+  Scratch, agent, containerRecords, crashLines, ensureBuilt, pooled, remaining, requireRootAndTools, shown,
   type AgentResult,
-} from './helpers/agent.js';
+} from './fixtures/agent.js';
 
 const scratch = new Scratch('fuzz');
 /** Concurrent cases: each is two or three Node.js processes in a row; 3 keeps 2 cores busy without starving. */
@@ -111,7 +111,7 @@ function outputProblems(r: AgentResult): string[] {
 }
 
 /** What the run left behind that it must not have. `inside` says the payload may have run inside a container. */
-function traceProblems(c: Case, inside: boolean): string[] {
+async function traceProblems(c: Case, inside: boolean): Promise<string[]> {
   const problems: string[] = [];
   if (!existsSync(c.canary)) problems.push(`${c.canary} was removed`);
   if (!inside && existsSync(c.touched)) problems.push(`${c.touched} was created`);
@@ -122,7 +122,7 @@ function traceProblems(c: Case, inside: boolean): string[] {
   }
   const records = containerRecords(runDirOf(c));
   if (records.length) problems.push(`container records left: ${records.join(', ')}`);
-  const running = processesMentioning(c.tag);
+  const running = await remaining(c.tag);
   if (running.length) problems.push(`processes of the container still running: ${running.join(', ')}`);
   return problems;
 }
@@ -136,7 +136,7 @@ async function runCase(c: Case): Promise<Outcome> {
   const v = outputProblems(validate);
   if (![0, 2, 6].includes(validate.code)) v.push(`exit ${validate.code}, not 0, 2 or 6`);
   if (validate.code !== 0 && !validate.reasons[0]?.includes(c.param.name)) v.push(`the reason does not name ${c.param.name}`);
-  v.push(...traceProblems(c, false));
+  v.push(...await traceProblems(c, false));
 
   const start = await agent('start', { runDir, params, env: { OCF_RESKEY_CRM_meta_timeout: START_TIMEOUT_MS } });
   const s = outputProblems(start);
@@ -155,7 +155,7 @@ async function runCase(c: Case): Promise<Outcome> {
     const stop = await agent('stop', { runDir, params });
     if (stop.code !== 0) s.push(`stop after the accepted start gave ${stop.code}: ${stop.stderr}`);
   }
-  s.push(...traceProblems(c, c.param.shell));
+  s.push(...await traceProblems(c, c.param.shell));
   return { validate, start, problems: { validate: v, start: s } };
 }
 

@@ -8,7 +8,7 @@ import t from 'tap';
 import {
   INSTALLED_AGENT, PROBE, RECURRING, Scratch, agent, containerRecords, crashLines, ensureInstalled,
   isSameProcess, recordOf, requireRootAndTools, shown,
-} from './helpers/agent.js';
+} from './fixtures/agent.js';
 
 const scratch = new Scratch('exit');
 
@@ -102,16 +102,16 @@ t.test('start, monitor, start again, stop, monitor, stop', async (t) => {
   const probe = await agent('monitor', { runDir, params, env: PROBE });
   t.equal(probe.code, 0, 'probe: 0', shown(probe));
 
-  const processes = scratch.leftovers().length;
+  const processes = (await scratch.leftovers()).length;
   const again = await agent('start', { runDir, params });
   t.equal(again.code, 0, 'start again: 0', shown(again));
   t.equal(recordOf(runDir, name)?.pid, first?.pid, 'the same container (not a second one)');
-  t.equal(scratch.leftovers().length, processes, 'no process was added');
+  t.equal((await scratch.leftovers()).length, processes, 'no process was added');
 
   const stop = await agent('stop', { runDir, params });
   t.equal(stop.code, 0, 'stop: 0', shown(stop));
   t.notOk(first && isSameProcess(first.pid, first.startTime), 'its init is gone');
-  t.same(scratch.leftovers(), [], 'no process of it remains');
+  t.same(await scratch.leftovers(), [], 'no process of it remains');
   t.same(containerRecords(runDir), [], 'its record is removed');
 
   const after = await agent('monitor', { runDir, params, env: RECURRING });
@@ -130,5 +130,5 @@ t.test('stop with a configuration that became invalid still stops the container'
   t.equal(stop.code, 0, 'stop: 0', shown(stop));
   t.notOk(pid !== undefined && isSameProcess(pid), 'the container is gone');
   t.same(containerRecords(runDir), [], 'no record left');
-  t.same(scratch.leftovers(), [], 'no process of it remains');
+  t.same(await scratch.leftovers(), [], 'no process of it remains');
 });

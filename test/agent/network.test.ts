@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import {
   PROBE, RECURRING, Scratch, agent, crashLines, ensureBuilt, isSameProcess, recordOf, requireRootAndTools, shown,
   type AgentOptions,
-} from './helpers/agent.js';
+} from './fixtures/agent.js';
 
 const scratch = new Scratch('net');
 const netns = `fyt-${process.pid}`;
@@ -95,7 +95,7 @@ t.test('start with ip, bridge and mac; monitor_cmd; stop', async (t) => {
   const stop = await agent('stop', opts);
   t.equal(stop.code, 0, 'stop: 0', shown(stop));
   t.notOk(isSameProcess(record.pid, record.startTime), 'the container is gone');
-  t.same(scratch.leftovers(), [], 'no process of it remains');
+  t.same(await scratch.leftovers(), [], 'no process of it remains');
   const after = JSON.parse(await must('ip', ['-n', netns, '-j', 'link', 'show'])) as Link[];
   t.notOk(after.some((l) => l.ifname === hostSide), 'the host-side veth is removed', { links: after.map((l) => l.ifname) });
   const gone = await inNode('ping', ['-c', '1', '-W', '1', IP]);

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { execa } from 'execa';
-import { INSTALLED_AGENT, Scratch, containerRecords, ensureInstalled, ocfEnv, requireRootAndTools } from './helpers/agent.js';
+import { INSTALLED_AGENT, Scratch, containerRecords, ensureInstalled, exactly, ocfEnv, requireRootAndTools } from './fixtures/agent.js';
 
 const scratch = new Scratch('tester');
 
@@ -16,9 +16,9 @@ t.teardown(() => scratch.cleanup());
 
 t.test('ocf-tester passes', async (t) => {
   const name = scratch.name();
-  const r = await execa('ocf-tester', ['-n', 't', '-o', `name=${name}`, '-o', `command=sleep 1000`, INSTALLED_AGENT], {
-    env: ocfEnv({ runDir: scratch.runDir }), extendEnv: false, reject: false, stdin: 'ignore', timeout: 120_000, all: true,
-  });
+  const [file, args] = exactly(ocfEnv({ runDir: scratch.runDir }),
+    ['ocf-tester', '-n', 't', '-o', `name=${name}`, '-o', 'command=sleep 1000', INSTALLED_AGENT]);
+  const r = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 120_000, all: true });
   t.equal(r.exitCode, 0, 'exit 0', { output: r.all });
   t.match(String(r.all), /passed all tests/, '"passed all tests"');
   t.notMatch(String(r.all), /\* rc=/, 'no failed step');

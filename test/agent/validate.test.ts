@@ -9,8 +9,8 @@ import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Scratch, agent, crashLines, criuForTests, ensureInstalled, ocfEnv, requireRootAndTools, shown,
-} from './helpers/agent.js';
+  Scratch, agent, crashLines, criuForTests, ensureInstalled, exactly, ocfEnv, requireRootAndTools, shown,
+} from './fixtures/agent.js';
 
 const scratch = new Scratch('valid');
 const runDir = scratch.runDir;
@@ -67,10 +67,9 @@ t.test('OCF_CHECK_LEVEL=10 without state_dir: a missing criu_binary is named', a
 const CRM_VALIDATE = ['--validate', '--class', 'ocf', '--provider', 'ferry', '--agent', 'container'];
 
 async function crmValidate(options: Record<string, string>) {
-  const args = [...CRM_VALIDATE, ...Object.entries(options).flatMap(([k, v]) => ['--option', `${k}=${v}`])];
-  const r = await execa('crm_resource', args, {
-    env: ocfEnv({ runDir }), extendEnv: false, reject: false, stdin: 'ignore', timeout: 60_000,
-  });
+  const [file, args] = exactly(ocfEnv({ runDir }),
+    ['crm_resource', ...CRM_VALIDATE, ...Object.entries(options).flatMap(([k, v]) => ['--option', `${k}=${v}`])]);
+  const r = await execa(file, args, { reject: false, stdin: 'ignore', timeout: 60_000 });
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 

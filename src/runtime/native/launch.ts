@@ -5,7 +5,7 @@
  * running unwired. The init is a session leader inside its PID namespace, as CRIU requires, and inherits no
  * descriptor above 2 (a leaked one makes a checkpoint fail).
  */
-import { execa } from 'execa';
+import { execa } from '../../util/third-party.js';
 import { childrenOf } from '../../util/proc.js';
 import { waitUntil } from '../../util/deadline.js';
 import { logger } from '../../util/log.js';
