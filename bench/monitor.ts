@@ -134,7 +134,8 @@ function main(): void {
     rss: { target: TARGET.rss, actual: monitor?.vsFloor.rss, met: (monitor?.vsFloor.rss ?? Infinity) <= TARGET.rss },
   };
 
-  const line = (c: string[]) => `${(c[0] ?? '').padEnd(16)} ${(c[1] ?? '').padStart(9)} ${(c[2] ?? '').padStart(9)} ${(c[3] ?? '').padStart(13)} ${(c[4] ?? '').padStart(10)} ${(c[5] ?? '').padStart(9)}`;
+  const nameWidth = Math.max(...rows.map((r) => r.name.length));
+  const line = (c: string[]) => `${(c[0] ?? '').padEnd(nameWidth)} ${(c[1] ?? '').padStart(9)} ${(c[2] ?? '').padStart(9)} ${(c[3] ?? '').padStart(13)} ${(c[4] ?? '').padStart(10)} ${(c[5] ?? '').padStart(9)}`;
   const table = [
     line(['', 'median', 'p90', 'peak RSS', 'wall', 'RSS']),
     line(['', 'ms', 'ms', 'MiB (median)', 'x floor', 'x floor']),

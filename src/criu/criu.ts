@@ -58,7 +58,7 @@ export class Criu {
   async check(feature?: string): Promise<{ ok: boolean; output: string }> {
     const r = await run(this.binary, checkArgs(feature), { allowFailure: true, timeoutMs: 20_000 });
     const output = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() && !l.includes('RLIMIT_NOFILE')).join(' | ');
-    return { ok: r.exitCode === 0, output };
+    return { ok: r.exitCode === 0, output: output || (r.exitCode === 0 ? 'ok' : `${this.binary} ${how(r)} without saying why`) };
   }
 
   async version(): Promise<string | undefined> {

@@ -7,7 +7,7 @@
 import t from 'tap';
 import {
   INSTALLED_AGENT, PROBE, RECURRING, Scratch, agent, containerRecords, crashLines, ensureInstalled,
-  isSameProcess, recordOf, requireRootAndTools, shown,
+  isSameProcess, processesMentioning, recordOf, requireRootAndTools, shown,
 } from './fixtures/agent.js';
 
 const scratch = new Scratch('exit');
@@ -102,11 +102,11 @@ t.test('start, monitor, start again, stop, monitor, stop', async (t) => {
   const probe = await agent('monitor', { runDir, params, env: PROBE });
   t.equal(probe.code, 0, 'probe: 0', shown(probe));
 
-  const processes = (await scratch.leftovers()).length;
+  const processes = processesMentioning(scratch.token).length;
   const again = await agent('start', { runDir, params });
   t.equal(again.code, 0, 'start again: 0', shown(again));
   t.equal(recordOf(runDir, name)?.pid, first?.pid, 'the same container (not a second one)');
-  t.equal((await scratch.leftovers()).length, processes, 'no process was added');
+  t.equal(processesMentioning(scratch.token).length, processes, 'no process was added');
 
   const stop = await agent('stop', { runDir, params });
   t.equal(stop.code, 0, 'stop: 0', shown(stop));

@@ -30,6 +30,9 @@ export function requireStateDir(config: Config): void {
 }
 
 export async function requireCriuWorks(config: Config): Promise<void> {
+  if (!which(config.criu_binary)) {
+    throw new OcfError(OCF.ERR_INSTALLED, `criu_binary ${config.criu_binary} not found or not executable on this node`);
+  }
   const { capabilities } = await import('../../criu/capabilities.js');
   const caps = await capabilities(config.criu_binary);
   if (!caps.criuCheck.ok) throw new OcfError(OCF.ERR_INSTALLED, `criu check fails on this node: ${caps.criuCheck.output}`);

@@ -4,7 +4,7 @@
  * namespace), and we wait until nothing is left.
  */
 import { catchesSignal, isAlive, processesInPidNamespace, type ProcessIdentity } from '../../util/proc.js';
-import { waitUntil } from '../../util/deadline.js';
+import { currentDeadline, waitUntil } from '../../util/deadline.js';
 import { logger } from '../../util/log.js';
 
 function signalAll(pids: number[], signal: NodeJS.Signals): void {
@@ -13,22 +13,31 @@ function signalAll(pids: number[], signal: NodeJS.Signals): void {
   }
 }
 
-export async function terminateTree(init: ProcessIdentity, pidNamespace: string, graceMs: number): Promise<void> {
+/** Kept for SIGKILL and the wait after it, however long stop_timeout is: a stop that times out gets the node fenced. */
+const KILL_RESERVE_MS = 2000;
+
+export async function terminateTree(init: ProcessIdentity, pidNamespace: string, stopTimeoutMs: number): Promise<void> {
   if (!isAlive(init)) return;
+  const graceMs = Math.max(0, Math.min(stopTimeoutMs, currentDeadline().remainingMs() - KILL_RESERVE_MS));
   const members = processesInPidNamespace(pidNamespace);
   logger.info(`stopping: SIGTERM to ${members.length} process(es), SIGKILL after ${graceMs} ms`);
   signalAll(members, 'SIGTERM');
   // The init only sees SIGTERM if it handles it; one that does not is killed as soon as it is the last one left.
   const initIgnoresTerm = !catchesSignal(init.pid, 15);
+  let onlyInitLeft = false;
   const exited = await waitUntil('the container to exit', graceMs, () => {
     if (!isAlive(init)) return true;
-    if (initIgnoresTerm && processesInPidNamespace(pidNamespace).every((pid) => pid === init.pid)) return false;
-    return undefined;
+    onlyInitLeft = initIgnoresTerm && processesInPidNamespace(pidNamespace).every((pid) => pid === init.pid);
+    return onlyInitLeft ? false : undefined;
   }, 100).catch(() => false);
   if (!exited) {
-    logger.info(`container init ${init.pid} still alive${initIgnoresTerm ? ' (it ignores SIGTERM)' : ` after ${graceMs} ms`}: SIGKILL`);
+    logger.info(`container init ${init.pid} still alive${onlyInitLeft ? ' (it ignores SIGTERM)' : ` after ${graceMs} ms`}: SIGKILL`);
     signalAll([init.pid], 'SIGKILL');
   }
-  await waitUntil('the container\'s processes to disappear', 10_000,
-    () => (!isAlive(init) && processesInPidNamespace(pidNamespace).length === 0 ? true : undefined), 50);
+  // SIGKILL of a namespace's init is immediate; this wait runs on the reserve even when the deadline is near
+  const until = Date.now() + KILL_RESERVE_MS + 3000;
+  while (isAlive(init) || processesInPidNamespace(pidNamespace).length > 0) {
+    if (Date.now() > until) throw new Error(`the container's processes did not disappear after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
