@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Criu, CriuError, criuLogTail } from '../../src/criu/criu.js';
+import { rejection } from './fixtures/rejection.js';
 
 const DUMP_LOG = `(00.033027) Warn  (criu/seize.c:63): Failed to open /proc/999999/comm: No such file or directory
 (00.033035) Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted
@@ -79,21 +80,13 @@ function images(): string {
   return dir;
 }
 
-async function rejection(p: Promise<unknown>): Promise<CriuError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CriuError) return err;
-    throw err;
-  }
-  throw new Error('expected a CriuError');
-}
+const rejected = (p: Promise<unknown>) => rejection(p, CriuError);
 
 const mode = (m: string) => writeFileSync(join(fakeDir, 'mode'), m);
 
 t.test('a failed dump reports CRIU\'s exit code and the tail of dump.log', async (t) => {
   mode('dump-fails');
-  const err = await rejection(criu.dump({ pid: 999999, imagesDir: images(), networkLock: 'iptables' }));
+  const err = await rejected(criu.dump({ pid: 999999, imagesDir: images(), networkLock: 'iptables' }));
   t.equal(err.operation, 'dump');
   t.equal(err.exitCode, 1);
   t.equal(err.message, 'criu dump failed (exit 1): Error (compel/src/lib/infect.c:417): Unable to detach from 999999: '
@@ -103,10 +96,10 @@ t.test('a failed dump reports CRIU\'s exit code and the tail of dump.log', async
 
 t.test('without a log, the reason comes from CRIU\'s stderr, still without the RLIMIT line', async (t) => {
   mode('fails-early');
-  const err = await rejection(criu.restore({ imagesDir: images(), pidFile: 'pid', externals: [] }));
+  const err = await rejected(criu.restore({ imagesDir: images(), pidFile: 'pid', externals: [] }));
   t.equal(err.message, 'criu restore failed (exit 2): Error (criu/crtools.c:250): unknown option --foo');
   mode('silent-fail');
-  const silent = await rejection(criu.restore({ imagesDir: images(), pidFile: 'pid', externals: [] }));
+  const silent = await rejected(criu.restore({ imagesDir: images(), pidFile: 'pid', externals: [] }));
   t.equal(silent.message, 'criu restore failed (exit 3)', 'nothing to add: just the exit code');
 });
 
@@ -135,7 +128,7 @@ t.test('criu check: ok from the exit code, output without the RLIMIT line', asyn
 t.test('a CRIU run that hits its time limit says it timed out', async (t) => {
   mode('hang');
   const started = Date.now();
-  const err = await rejection(criu.dump({ pid: 1, imagesDir: images(), networkLock: 'iptables' }, 300));
+  const err = await rejected(criu.dump({ pid: 1, imagesDir: images(), networkLock: 'iptables' }, 300));
   t.ok(Date.now() - started < 5000, 'the limit is enforced');
   t.match(err.message, /timed out/, 'the exit reason says the dump timed out');
 });

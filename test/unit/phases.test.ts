@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhaseError, runPhases, type Phase, type PhaseTiming } from '../../src/migrate/phases.js';
 import { configureLogging, flushLogs } from '../../src/util/log.js';
+import { rejection } from './fixtures/rejection.js';
 
 const logDir = mkdtempSync(join(tmpdir(), 'ferry-phases-'));
 const logFile = join(logDir, 'ha.log');
@@ -32,15 +33,7 @@ function phases(names: string[], events: string[], fail: string[] = [], withoutU
   }));
 }
 
-async function failure(p: Promise<unknown>): Promise<PhaseError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof PhaseError) return err;
-    throw err;
-  }
-  throw new Error('expected a PhaseError, the phases all succeeded');
-}
+const failure = (p: Promise<unknown>) => rejection(p, PhaseError);
 
 t.test('phases run in order, and only run (no undo) when all succeed', async (t) => {
   const events: string[] = [];

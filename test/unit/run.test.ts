@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CommandError, lastLines, renderCommand, run } from '../../src/util/run.js';
 import { Deadline, currentDeadline, setCurrentDeadline } from '../../src/util/deadline.js';
 import { int, pick, seeded } from './fixtures/random.js';
+import { rejection } from './fixtures/rejection.js';
 
 /** Runs the rendered command line through sh and returns the argv printf saw (NUL-separated). */
 async function replay(args: string[]): Promise<string[]> {
@@ -19,15 +20,7 @@ async function replay(args: string[]): Promise<string[]> {
   return r.stdout.split('\0').slice(0, -1);
 }
 
-async function rejection(p: Promise<unknown>): Promise<CommandError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CommandError) return err;
-    throw err;
-  }
-  throw new Error('expected a CommandError');
-}
+const rejected = (p: Promise<unknown>) => rejection(p, CommandError);
 
 t.test('renderCommand leaves plain words alone', async (t) => {
   t.equal(renderCommand('ip', ['link', 'set', 'fy0123456789', 'master', 'br0', 'up']), 'ip link set fy0123456789 master br0 up');
@@ -69,7 +62,7 @@ t.test('run returns the command\'s output and exit code', async (t) => {
 
 t.test('a failure is a CommandError with the command line, exit code and the last lines of stderr', async (t) => {
   const script = 'echo one >&2; echo two >&2; echo three >&2; echo four >&2; exit 3';
-  const err = await rejection(run('sh', ['-c', script]));
+  const err = await rejected(run('sh', ['-c', script]));
   t.equal(err.command, renderCommand('sh', ['-c', script]));
   t.equal(err.exitCode, 3);
   t.equal(err.timedOut, false);
@@ -84,19 +77,19 @@ t.test('allowFailure returns the failed result instead', async (t) => {
 });
 
 t.test('a command killed by a signal says so', async (t) => {
-  const err = await rejection(run('sh', ['-c', 'kill -KILL $$']));
+  const err = await rejected(run('sh', ['-c', 'kill -KILL $$']));
   t.equal(err.signal, 'SIGKILL');
   t.match(err.message, /: killed by SIGKILL$/);
 });
 
 t.test('a missing program is a CommandError that says why', async (t) => {
-  const err = await rejection(run('/nonexistent/ferry-no-such-program', ['x']));
+  const err = await rejected(run('/nonexistent/ferry-no-such-program', ['x']));
   t.match(err.message, /^\/nonexistent\/ferry-no-such-program x: .*ENOENT/);
 });
 
 t.test('a command over its time limit is stopped and reported as timed out', async (t) => {
   const started = Date.now();
-  const err = await rejection(run('sleep', ['10'], { timeoutMs: 200 }));
+  const err = await rejected(run('sleep', ['10'], { timeoutMs: 200 }));
   t.ok(Date.now() - started < 3_000, `stopped after ${Date.now() - started} ms`);
   t.equal(err.timedOut, true);
   t.equal(err.message, 'sleep 10: timed out');
@@ -109,7 +102,7 @@ t.test('the action deadline bounds a command that has no limit of its own', asyn
   t.teardown(() => setCurrentDeadline(saved));
   setCurrentDeadline(Deadline.in(300));
   const started = Date.now();
-  const err = await rejection(run('sleep', ['10']));
+  const err = await rejected(run('sleep', ['10']));
   t.equal(err.timedOut, true);
   t.ok(Date.now() - started < 3_000, `stopped after ${Date.now() - started} ms`);
 });
