@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, type RunResult } from '../util/run.js';
+import { ensurePrivateDir } from '../util/files.js';
+import { runDir } from '../runtime/local-record.js';
 import { checkArgs, dumpArgs, restoreArgs, type DumpRequest, type RestoreRequest } from './args.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './stats.js';
 
@@ -39,18 +41,35 @@ function failIfNeeded(op: string, r: RunResult, dir: string, logFile: string): v
   throw new CriuError(op, r.exitCode, how(r), tail);
 }
 
+/** flock(1)'s exit code when the lock could not be had in time. */
+const LOCK_BUSY = 75;
+
 export class Criu {
   constructor(readonly binary: string) {}
 
+  /**
+   * Dumps and restores on one node run one at a time. Containers share the node's mount namespace, and CRIU's
+   * parasite mounts a private /proc for a task of another PID namespace at a fixed path: two dumps at once (an
+   * evacuation) collide there ("Can't create a directory (-17)" in the parasite) and one fails.
+   */
+  // --close: CRIU and the trees it restores must not inherit the lock's descriptor (it would be checkpointed next time)
+  private async serialized(op: string, args: string[], dir: string, log: string, timeoutMs?: number): Promise<RunResult> {
+    ensurePrivateDir(runDir());
+    const waitS = ((timeoutMs ?? 600_000) / 1000).toFixed(1);
+    const r = await run('flock', ['--close', '--wait', waitS, '--conflict-exit-code', String(LOCK_BUSY), join(runDir(), 'criu.lock'), this.binary, ...args],
+      { allowFailure: true, ...(timeoutMs ? { timeoutMs } : {}) });
+    if (r.exitCode === LOCK_BUSY) throw new CriuError(op, r.exitCode, 'not started', 'another CRIU run on this node held the lock until the deadline');
+    failIfNeeded(op, r, dir, log);
+    return r;
+  }
+
   async dump(request: DumpRequest, timeoutMs?: number): Promise<DumpStats> {
-    const r = await run(this.binary, dumpArgs(request), { allowFailure: true, ...(timeoutMs ? { timeoutMs } : {}) });
-    failIfNeeded('dump', r, request.imagesDir, 'dump.log');
+    const r = await this.serialized('dump', dumpArgs(request), request.imagesDir, 'dump.log', timeoutMs);
     return parseDumpStats(`${r.stdout}\n${r.stderr}`);
   }
 
   async restore(request: RestoreRequest, timeoutMs?: number): Promise<RestoreStats> {
-    const r = await run(this.binary, restoreArgs(request), { allowFailure: true, ...(timeoutMs ? { timeoutMs } : {}) });
-    failIfNeeded('restore', r, request.imagesDir, 'restore.log');
+    const r = await this.serialized('restore', restoreArgs(request), request.imagesDir, 'restore.log', timeoutMs);
     return parseRestoreStats(`${r.stdout}\n${r.stderr}`);
   }
 

@@ -17,7 +17,7 @@ const IFNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 const MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/i;
 const SUFFIX_LIST = /^[A-Za-z0-9.-]{1,63}(,[A-Za-z0-9.-]{1,63})*$/;
 const HOST_TEMPLATE = /^[A-Za-z0-9%.:_-]{1,253}$/;
-const COMMAND_NAME = /^[A-Za-z0-9_.+-]{1,255}$/;
+const COMMAND_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$/;
 
 function cidr(raw: string): { address: string; prefix: number } {
   const m = /^([^/]+)\/([0-9]{1,3})$/.exec(raw);

@@ -68,7 +68,9 @@ function labEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function labSh(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  const r = await execa('sh', [LAB_SH, ...args], {
+  // tap's processinfo adds NODE_OPTIONS (its loader) to every child's environment after labEnv() has removed it;
+  // env -u drops it again, so agents run in the lab load nothing of tap's (about 150 ms a run)
+  const r = await execa('env', ['-u', 'NODE_OPTIONS', 'sh', LAB_SH, ...args], {
     reject: false,
     timeout: opts.timeoutMs ?? 120_000,
     env: labEnv(opts.env),
