@@ -2,6 +2,9 @@
 import { readdirSync } from 'node:fs';
 import { readLocalRecord, recordsDir, type LocalRecord } from '../runtime/local-record.js';
 import { isAlive } from '../util/proc.js';
+import { join } from 'node:path';
+import { readJson } from '../util/files.js';
+import type { MigrationSummary } from '../migrate/summary.js';
 
 export interface StatusRow {
   name: string;
@@ -9,6 +12,16 @@ export interface StatusRow {
   pid: number;
   origin: LocalRecord['origin'];
   since: string;
+  lastMigration: MigrationSummary | undefined;
+}
+
+function lastMigration(r: LocalRecord): MigrationSummary | undefined {
+  if (!r.stateDir) return undefined;
+  try {
+    return readJson<MigrationSummary>(join(r.stateDir, r.name, 'last-migration.json'));
+  } catch {
+    return undefined;
+  }
 }
 
 export function localStatus(filter?: string): StatusRow[] {
@@ -20,13 +33,14 @@ export function localStatus(filter?: string): StatusRow[] {
     .filter((f) => f.endsWith('.json'))
     .map((f) => readLocalRecord(f.slice(0, -'.json'.length)))
     .filter((r): r is LocalRecord => r !== undefined && (filter === undefined || r.name === filter))
-    .map((r) => ({ name: r.name, state: isAlive(r) ? 'running' : 'dead', pid: r.pid, origin: r.origin, since: r.since }));
+    .map((r) => ({ name: r.name, state: isAlive(r) ? 'running' : 'dead', pid: r.pid, origin: r.origin, since: r.since, lastMigration: lastMigration(r) }));
 }
 
 export function formatStatus(rows: readonly StatusRow[]): string {
   if (rows.length === 0) return 'no containers on this node\n';
-  const header = ['NAME', 'STATE', 'PID', 'ORIGIN', 'SINCE'];
-  const lines = rows.map((r) => [r.name, r.state, String(r.pid), r.origin, r.since]);
+  const header = ['NAME', 'STATE', 'PID', 'ORIGIN', 'SINCE', 'LAST-MIGRATION'];
+  const migration = (m: MigrationSummary | undefined) => (m ? `${m.source}->${m.target}:${m.type}:${m.downtimeMs ?? '?'}ms` : '-');
+  const lines = rows.map((r) => [r.name, r.state, String(r.pid), r.origin, r.since, migration(r.lastMigration)]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
 }

@@ -15,6 +15,8 @@ export interface LocalRecord {
   /** How the container came to run here. */
   origin: 'start' | 'restore';
   since: string;
+  /** Where its migrations are recorded (for `ferry status`), when it has a state_dir. */
+  stateDir?: string | undefined;
 }
 
 /** Written just before a restore, so a probe after an interrupted restore can still find what CRIU created. */

@@ -62,6 +62,9 @@ t.test('ferry migrate moves one back live and clears its constraint', async (t) 
   t.equal(readCounter(counterFile('cli1'))?.instance, before, 'same process');
   const constraints = await crm(1, ['cibadmin', '--query', '--scope', 'constraints']);
   t.notMatch(constraints, /cli-prefer-cli1/, 'no leftover cli-prefer constraint');
+  const status = JSON.parse((await nodeExec(1, FERRY, ['status', 'cli1', '--json'])).stdout) as { state: string; lastMigration?: { target: string; downtimeMs: number } }[];
+  t.equal(status[0]?.state, 'running', 'ferry status on node1: running');
+  t.equal(status[0]?.lastMigration?.target, 'node1', 'and its last migration, into node1');
   const json = await nodeExec(1, FERRY, ['migrate', 'cli1', 'node1', '--json']);
   t.equal(JSON.parse(json.stdout).message, 'cli1 already runs on node1', '--json, and idempotent');
 });

@@ -23,8 +23,10 @@ function local(name: string, change: Partial<LocalRecord> = {}): LocalRecord {
 }
 
 const ROWS: StatusRow[] = [
-  { name: 'web1', state: 'running', pid: 4242, origin: 'start', since: '2025-06-01T12:00:00.000Z' },
-  { name: 'database-primary', state: 'dead', pid: 17, origin: 'restore', since: '2025-06-01T12:30:00.000Z' },
+  { name: 'web1', state: 'running', pid: 4242, origin: 'start', since: '2025-06-01T12:00:00.000Z', lastMigration: undefined },
+  { name: 'database-primary', state: 'dead', pid: 17, origin: 'restore', since: '2025-06-01T12:30:00.000Z', lastMigration: {
+    id: 'm1', name: 'database-primary', source: 'node1', target: 'node2', type: 'simple', downtimeMs: 412, frozenMs: 40,
+    dumpMs: 90, handoverMs: 250, restoreMs: 60, pagesWritten: 100, bytesWritten: 409600, pagesRestored: 100 } },
 ];
 
 t.test('no containers: one plain sentence', async (t) => {
@@ -36,9 +38,9 @@ t.test('the table has a header, one line per container, aligned columns and no t
   t.ok(text.endsWith('\n'));
   const lines = text.slice(0, -1).split('\n');
   t.equal(lines.length, 3);
-  t.match(lines[0], /^NAME +STATE +PID +ORIGIN +SINCE$/);
-  t.match(lines[1], /^web1 +running +4242 +start +2025-06-01T12:00:00.000Z$/);
-  t.match(lines[2], /^database-primary +dead +17 +restore +2025-06-01T12:30:00.000Z$/);
+  t.match(lines[0], /^NAME +STATE +PID +ORIGIN +SINCE +LAST-MIGRATION$/);
+  t.match(lines[1], /^web1 +running +4242 +start +2025-06-01T12:00:00.000Z +-$/);
+  t.match(lines[2], /^database-primary +dead +17 +restore +2025-06-01T12:30:00.000Z +node1->node2:simple:412ms$/, 'the last migration, from its summary');
   const columnStarts = (line: string) => [...line.matchAll(/\S+/g)].map((m) => m.index);
   for (const line of lines) t.same(columnStarts(line), columnStarts(lines[0] ?? ''), `aligned: ${line}`);
   t.same(lines.filter((l) => l !== l.trimEnd()), []);

@@ -42,7 +42,7 @@ export class NativeDriver implements ContainerDriver {
 
   private recordFor(pid: number, startTime: number, pidNamespace: string, origin: LocalRecord['origin'],
     hostInterface: string | undefined): LocalRecord {
-    return { name: this.config.name, pid, startTime, pidNamespace, origin, since: new Date().toISOString(), hostInterface };
+    return { name: this.config.name, pid, startTime, pidNamespace, origin, since: new Date().toISOString(), hostInterface, stateDir: this.config.state_dir };
   }
 
   /** Loaded on demand: node:crypto is more than a monitor should pay for. */
