@@ -9,10 +9,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { agent, migrate } from '../test/lab/agent-in-node.js';
 import { labDown, labUp, LAB_DIR, REPO, type NodeId } from '../test/lab/lab.js';
 import { barChartSvg } from './svg.js';
+import { criuForTests } from '../test/lab/criu-for-tests.js';
+import { readCounter } from '../test/lab/scenario.js';
 
 interface Row { size: number; floorMs: number; liveDowntimeMs: number; liveTotalMs: number; dumpMs: number; restoreMs: number; coldMs: number; mib: number }
 
@@ -25,24 +26,12 @@ const rounds = Number(arg('rounds', '3'));
 const dirty = arg('dirty', '0');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function criuPath(): Promise<string> {
-  if (process.env.FERRY_TEST_CRIU) return process.env.FERRY_TEST_CRIU;
-  const r = await execa('sh', [join(REPO, 'test', 'lab', 'install-criu.sh')]);
-  return r.stdout.trim().split('\n').pop() ?? 'criu';
-}
 
-function counter(file: string): number | undefined {
-  try {
-    return Number(readFileSync(file, 'utf8').split(' ')[0]);
-  } catch {
-    return undefined;
-  }
-}
 
 async function waitCounting(file: string, above: number, timeoutMs = 60_000): Promise<number> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const c = counter(file);
+    const c = readCounter(file)?.value;
     if (c !== undefined && c > above) return c;
     if (Date.now() > until) throw new Error(`workload did not count past ${above} in ${file}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -96,7 +85,7 @@ async function coldOnce(size: number, criu: string, round: number) {
 }
 
 async function main(): Promise<void> {
-  const criu = await criuPath();
+  const criu = await criuForTests();
   process.stdout.write(`bringing the lab up (CRIU ${criu})...\n`);
   await labUp();
   const rows: Row[] = [];

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import {
-  INSTALLED_AGENT, PROBE, RECURRING, Scratch, agent, containerRecords, crashLines, ensureInstalled,
+  INSTALLED_AGENT, PROBE, RECURRING, Scratch, agent, assertNothingLeft, crashLines, ensureInstalled, startRecorded,
   isSameProcess, processesMentioning, recordOf, requireRootAndTools, shown,
 } from './fixtures/agent.js';
 
@@ -111,8 +111,7 @@ t.test('start, monitor, start again, stop, monitor, stop', async (t) => {
   const stop = await agent('stop', { runDir, params });
   t.equal(stop.code, 0, 'stop: 0', shown(stop));
   t.notOk(first && isSameProcess(first.pid, first.startTime), 'its init is gone');
-  t.same(await scratch.leftovers(), [], 'no process of it remains');
-  t.same(containerRecords(runDir), [], 'its record is removed');
+  await assertNothingLeft(t, runDir, scratch, { processes: 'no process of it remains', records: 'its record is removed' });
 
   const after = await agent('monitor', { runDir, params, env: RECURRING });
   t.equal(after.code, 7, 'monitor after stop: 7', shown(after));
@@ -123,12 +122,9 @@ t.test('start, monitor, start again, stop, monitor, stop', async (t) => {
 t.test('stop with a configuration that became invalid still stops the container', async (t) => {
   const name = scratch.name();
   const params = { name, command: scratch.command(), stop_timeout: '5' };
-  const start = await agent('start', { runDir, params });
-  t.equal(start.code, 0, 'start: 0', shown(start));
-  const pid = recordOf(runDir, name)?.pid;
+  const { pid } = await startRecorded(t, runDir, params);
   const stop = await agent('stop', { runDir, params: { ...params, stop_timeout: 'later', mac: 'none' } });
   t.equal(stop.code, 0, 'stop: 0', shown(stop));
   t.notOk(pid !== undefined && isSameProcess(pid), 'the container is gone');
-  t.same(containerRecords(runDir), [], 'no record left');
-  t.same(await scratch.leftovers(), [], 'no process of it remains');
+  await assertNothingLeft(t, runDir, scratch, { processes: 'no process of it remains', records: 'no record left' });
 });

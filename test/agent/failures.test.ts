@@ -6,8 +6,8 @@
 import t from 'tap';
 import { rmSync, writeFileSync } from 'node:fs';
 import {
-  PROBE, RECURRING, Scratch, agent, containerRecords, crashLines, ensureBuilt, isSameProcess, pidNamespaceMembers,
-  pidNamespaceOf, recordOf, remaining, requireRootAndTools, shown, waitFor,
+  PROBE, RECURRING, Scratch, agent, assertNothingLeft, containerRecords, crashLines, ensureBuilt, isSameProcess, pidNamespaceMembers,
+  pidNamespaceOf, remaining, requireRootAndTools, shown, startRecorded, waitFor,
 } from './fixtures/agent.js';
 
 const scratch = new Scratch('fail');
@@ -28,8 +28,7 @@ t.test('start whose monitor_cmd never passes returns well before CRM_meta_timeou
   t.equal(r.reasons.length, 1, 'one exit reason', shown(r));
   t.match(r.reasons[0] ?? '', /monitor_cmd did not pass before the start timeout.*not yet/, 'the reason says why, with monitor_cmd\'s own words');
   t.same(crashLines(r.stderr), [], 'no stack trace');
-  t.same(await scratch.leftovers(), [], 'nothing of the container runs');
-  t.same(containerRecords(runDir), [], 'no record left');
+  await assertNothingLeft(t, runDir, scratch);
   const probe = await agent('monitor', { runDir, params, env: PROBE });
   t.equal(probe.code, 7, 'a probe afterwards: not running', shown(probe));
 });
@@ -37,10 +36,7 @@ t.test('start whose monitor_cmd never passes returns well before CRM_meta_timeou
 t.test('a container whose init died: monitor 1, probe 7, stop 0 and cleans up', async (t) => {
   const name = scratch.name();
   const params = { name, command: scratch.command(), stop_timeout: '2' };
-  const start = await agent('start', { runDir, params });
-  t.equal(start.code, 0, 'start: 0', shown(start));
-  const record = recordOf(runDir, name);
-  if (!record) throw new Error(`no record after start: ${start.stderr}`);
+  const record = await startRecorded(t, runDir, params, 'start: 0');
   process.kill(record.pid, 'SIGKILL'); // the whole PID namespace dies with its init
   await waitFor('the container init to die', 5000, () => !isSameProcess(record.pid, record.startTime));
 
@@ -57,8 +53,7 @@ t.test('a container whose init died: monitor 1, probe 7, stop 0 and cleans up', 
 
   const stop = await agent('stop', { runDir, params });
   t.equal(stop.code, 0, 'stop: 0', shown(stop));
-  t.same(containerRecords(runDir), [], 'the record is removed');
-  t.same(await scratch.leftovers(), [], 'nothing of the container runs');
+  await assertNothingLeft(t, runDir, scratch, { processes: 'nothing of the container runs', records: 'the record is removed' });
   const after = await agent('monitor', { runDir, params, env: RECURRING });
   t.equal(after.code, 7, 'monitor after stop: 7 (cleanly stopped, no longer failed)', shown(after));
   const again = await agent('start', { runDir, params });
@@ -72,10 +67,7 @@ t.test('a monitor_cmd that hangs: monitor fails before its timeout, says so, and
   const flag = `${scratch.dir}/healthy-${name}`;
   writeFileSync(flag, '');
   const params = { name, command: scratch.command(), stop_timeout: '2', monitor_cmd: `test -e ${flag} || sleep 30 # ${name}` };
-  const start = await agent('start', { runDir, params });
-  t.equal(start.code, 0, 'start (monitor_cmd passes at first): 0', shown(start));
-  const record = recordOf(runDir, name);
-  if (!record) throw new Error(`no record after start: ${start.stderr}`);
+  const record = await startRecorded(t, runDir, params, 'start (monitor_cmd passes at first): 0');
   const ns = pidNamespaceOf(record.pid);
   if (!ns) throw new Error('the container is not running');
   const members = pidNamespaceMembers(ns).length;
@@ -100,10 +92,7 @@ t.test('stop_timeout longer than the stop operation allows: stop still ends the 
   // a process that ignores SIGTERM keeps the container up until SIGKILL
   const command = `sh -c 'trap "" TERM; while :; do sleep 1; done # ${name}' & wait # ${name}`;
   const params = { name, command, stop_timeout: '3600' };
-  const start = await agent('start', { runDir, params });
-  t.equal(start.code, 0, 'start: 0', shown(start));
-  const record = recordOf(runDir, name);
-  if (!record) throw new Error(`no record after start: ${start.stderr}`);
+  const record = await startRecorded(t, runDir, params, 'start: 0');
 
   const stop = await agent('stop', { runDir, params, env: { OCF_RESKEY_CRM_meta_timeout: '5000' }, timeoutMs: 15_000 });
   t.ok(stop.ms < 5000, `stop returned after ${stop.ms} ms, before the 5000 ms timeout`);

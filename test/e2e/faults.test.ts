@@ -7,8 +7,8 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { crm, failedActions, labDown, labUp, nodeExec, REPO, resourceNodes, SHARED_DIR, waitFor } from '../lab/lab.js';
-import { clear, deleteResource, move, settled } from '../lab/cluster.js';
+import { failedActions, labDown, labUp, nodeExec, REPO, resourceNodes, SHARED_DIR, waitFor } from '../lab/lab.js';
+import { deleteResource, move, settled } from '../lab/cluster.js';
 import { agent, AGENT, mustAgent, migrate } from '../lab/agent-in-node.js';
 import { setFault, useFaultWrapper, workloadPids } from '../lab/faults.js';
 import { containerResource, counterFile, createAndWait, criuForTests, readCounter, startClient } from '../lab/scenario.js';

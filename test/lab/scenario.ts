@@ -2,10 +2,9 @@
  * The main job, shared by the demo and the end-to-end test: a container resource running the counter server,
  * a client connected to it over TCP from outside the cluster, moved live by Pacemaker node1 -> node2 -> node1.
  */
-import { execa } from 'execa';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { clientExec, LAB_DIR, REPO, resourceNodes, SHARED_DIR, waitFor, WORKLOAD_DIR } from './lab.js';
+import { clientExec, LAB_DIR, resourceNodes, SHARED_DIR, waitFor, WORKLOAD_DIR } from './lab.js';
 import { clear, createResource, move, settled, type ContainerResource } from './cluster.js';
 
 export interface Counter { value: number; instance: string }
@@ -101,8 +100,5 @@ export async function createAndWait(resource: ContainerResource, node: string): 
   await waitFor(() => (readCounter(counterFile(resource.id))?.value ?? 0) > 2, { what: `${resource.id}'s counter`, timeoutMs: 20_000 });
 }
 
-export async function criuForTests(): Promise<string> {
-  if (process.env.FERRY_TEST_CRIU) return process.env.FERRY_TEST_CRIU;
-  const r = await execa('sh', [join(REPO, 'test', 'lab', 'install-criu.sh')]);
-  return r.stdout.trim().split('\n').pop() ?? 'criu';
-}
+
+export { criuForTests } from './criu-for-tests.js';
