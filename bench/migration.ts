@@ -9,8 +9,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { agent, migrate } from '../test/lab/agent-in-node.js';
-import { labDown, labUp, LAB_DIR, REPO, type NodeId } from '../test/lab/lab.js';
+import { migrate, mustAgent } from '../test/lab/agent-in-node.js';
+import { labDown, labUp, LAB_DIR, REPO } from '../test/lab/lab.js';
 import { barChartSvg } from './svg.js';
 import { criuForTests } from '../test/lab/criu-for-tests.js';
 import { readCounter } from '../test/lab/scenario.js';
@@ -46,21 +46,17 @@ function params(name: string, sizeMiB: number, criu: string, counterFile: string
   };
 }
 
-async function must(p: Promise<{ code: number; stderr: string }>, what: string): Promise<void> {
-  const r = await p;
-  if (r.code !== 0) throw new Error(`${what} failed: ${r.stderr}`);
-}
 
 async function liveOnce(size: number, criu: string, round: number) {
   const name = `bench-live-${size}-${round}`;
   const file = join(LAB_DIR, 'shared', `${name}.count`);
   const p = params(name, size, criu, file);
-  await must(agent(1, 'start', p), 'start');
+  await mustAgent(1, 'start', p);
   const before = await waitCounting(file, 2);
   const m = await migrate(1, 2, p);
   const after = await waitCounting(file, before);
   const summary = JSON.parse(readFileSync(join(LAB_DIR, 'shared', name, 'last-migration.json'), 'utf8'));
-  await must(agent(2, 'stop', p), 'stop');
+  await mustAgent(2, 'stop', p);
   rmSync(join(LAB_DIR, 'shared', name), { recursive: true, force: true });
   rmSync(file, { force: true });
   if (after < before) throw new Error(`counter went back from ${before} to ${after}`);
@@ -71,15 +67,15 @@ async function coldOnce(size: number, criu: string, round: number) {
   const name = `bench-cold-${size}-${round}`;
   const file = join(LAB_DIR, 'shared', `${name}.count`);
   const p = params(name, size, criu, file);
-  await must(agent(1, 'start', p), 'start');
+  await mustAgent(1, 'start', p);
   await waitCounting(file, 2);
   const started = performance.now();
-  await must(agent(1 as NodeId, 'stop', p), 'stop');
+  await mustAgent(1, 'stop', p);
   rmSync(file, { force: true });
-  await must(agent(2, 'start', p), 'start');
+  await mustAgent(2, 'start', p);
   await waitCounting(file, 0);
   const ms = performance.now() - started;
-  await must(agent(2, 'stop', p), 'stop');
+  await mustAgent(2, 'stop', p);
   rmSync(file, { force: true });
   return ms;
 }
