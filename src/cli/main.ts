@@ -75,7 +75,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       .option('listen', { type: 'string', demandOption: true, describe: 'comma-separated addresses to listen on (migration and back-channel)' })
       .option('port', { type: 'number', default: 7787 })
       .option('authkey', { type: 'string', default: '/etc/ferry/authkey' })
-      .option('dir', { type: 'string', default: '/var/lib/ferry/incoming', describe: 'where received images go, per resource' })
+      .option('dir', { type: 'string', default: '/var/lib/ferry', describe: 'where checkpoints are kept per resource: the resources\' state_dir (storage=none)' })
       .option('max-bytes', { type: 'number', default: 64 * 1024 ** 3, describe: 'largest transfer accepted' })
       .option('criu', { type: 'string', default: 'criu', describe: 'CRIU binary whose version health queries report' }),
     (args) => guarded(async () => {

@@ -1,8 +1,8 @@
-/** Talking to a peer's helper: health queries and sending a directory of checkpoint images. */
+/** Talking to a peer's helper: health queries, checkpoint claims and sending a directory of checkpoint images. */
 import { connect, type TLSSocket } from 'node:tls';
 import { readdirSync, statSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { PSK_CIPHERS, type Answer, type HealthAnswer } from './protocol.js';
+import { PSK_CIPHERS, type Answer, type HealthAnswer, type HeldCheckpoint, type Request } from './protocol.js';
 
 export interface Peer { host: string; port: number; key: Buffer; identity: string; timeoutMs?: number }
 
@@ -33,30 +33,76 @@ function readAnswer(socket: TLSSocket): Promise<Answer> {
   });
 }
 
-export async function health(p: Peer): Promise<HealthAnswer> {
+async function ask(p: Peer, request: Request): Promise<Answer> {
   const socket = await open(p);
-  socket.write(`${JSON.stringify({ op: 'health' })}\n`);
-  const a = await readAnswer(socket);
+  socket.write(`${JSON.stringify(request)}\n`);
+  return readAnswer(socket);
+}
+
+export async function health(p: Peer): Promise<HealthAnswer> {
+  const a = await ask(p, { op: 'health' });
   if (!a.ok || !('protocol' in a)) throw new Error(`helper at ${p.host} refused: ${'error' in a ? a.error : 'unexpected answer'}`);
   return a;
 }
 
-/** Sends every regular file of `dir` (not recursive) as one transfer; resolves with the path on the peer. */
-export async function sendDirectory(p: Peer, resource: string, transfer: string, dir: string): Promise<{ path: string; bytes: number }> {
+/** A refusal by the peer (as opposed to not reaching it): the peer's answer is authoritative. */
+export class PeerRefusal extends Error {}
+
+export async function checkpointRequest(p: Peer, op: 'claim' | 'release' | 'restored', resource: string, id: string, node: string): Promise<string> {
+  const a = await ask(p, { op, resource, id, node });
+  if (!a.ok) throw new PeerRefusal(a.error);
+  return 'done' in a ? a.done : op;
+}
+
+export async function heldBy(p: Peer, resource: string): Promise<HeldCheckpoint | null> {
+  const a = await ask(p, { op: 'held', resource });
+  if (!a.ok) throw new PeerRefusal(a.error);
+  if (!('held' in a)) throw new Error('unexpected answer from the helper');
+  return a.held;
+}
+
+/** A transfer that failed; `allSent` tells whether the peer may nevertheless have received every byte. */
+export class TransferError extends Error {
+  constructor(message: string, readonly allSent: boolean) { super(message); }
+}
+
+/**
+ * Sends every regular file of `dir` (not recursive) as one transfer; resolves with the path on the peer.
+ * `timeoutMs` bounds silence on the connection (a cut link), `signal` the whole transfer (the action's deadline).
+ */
+export async function sendDirectory(p: Peer, resource: string, transfer: string, dir: string, signal?: AbortSignal): Promise<{ path: string; bytes: number }> {
   const files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).map((name) => ({ name, size: statSync(join(dir, name)).size }));
-  const socket = await open({ ...p, timeoutMs: p.timeoutMs ?? 60_000 });
-  const answered = readAnswer(socket);
-  socket.write(`${JSON.stringify({ op: 'receive', resource, transfer, files })}\n`);
-  for (const f of files) {
-    await new Promise<void>((resolve, reject) => {
-      const rs = createReadStream(join(dir, f.name));
-      rs.on('error', reject);
-      rs.on('end', () => resolve());
-      rs.pipe(socket, { end: false });
-    });
+  let allSent = false;
+  let socket: TLSSocket | undefined;
+  const onAbort = () => socket?.destroy(new Error('the action\'s deadline came before the transfer finished'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    socket = await open({ ...p, timeoutMs: p.timeoutMs ?? 60_000 });
+    if (signal?.aborted) onAbort();
+    const answered = readAnswer(socket);
+    answered.catch(() => undefined);
+    socket.write(`${JSON.stringify({ op: 'receive', resource, transfer, files })}\n`);
+    for (const f of files) {
+      const out = socket;
+      await new Promise<void>((resolve, reject) => {
+        const rs = createReadStream(join(dir, f.name));
+        const failed = (err: Error) => { rs.destroy(); reject(err); };
+        const closed = () => failed(new Error(`the connection to ${p.host} closed during the transfer`));
+        rs.on('error', failed);
+        out.once('close', closed);
+        rs.on('end', () => { out.off('close', closed); resolve(); });
+        rs.pipe(out, { end: false });
+      });
+    }
+    allSent = true;
+    const a = await answered;
+    if (!a.ok) throw new Error(`helper at ${p.host} refused the transfer: ${a.error}`);
+    if (!('path' in a)) throw new Error('unexpected answer from the helper');
+    return { path: a.path, bytes: a.received };
+  } catch (err) {
+    socket?.destroy();
+    throw new TransferError(err instanceof Error ? err.message : String(err), allSent);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
-  const a = await answered;
-  if (!a.ok) throw new Error(`helper at ${p.host} refused the transfer: ${a.error}`);
-  if (!('path' in a)) throw new Error('unexpected answer from the helper');
-  return { path: a.path, bytes: a.received };
 }

@@ -1,7 +1,8 @@
 /**
  * The helper protocol, inside TLS-PSK: the client sends one JSON line (the request); for "receive" it then sends
  * the files' bytes back to back, in the order and sizes the request announced; the server answers one JSON line.
- * Requests are checked here, purely, before a byte touches the disk.
+ * "claim", "release", "restored" and "held" act on the checkpoints this node holds for storage=none (see
+ * migrate/peer-claims.ts). Requests are checked here, purely, before a byte touches the disk.
  */
 export const PROTOCOL_VERSION = 1;
 export const PSK_CIPHERS = 'PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256';
@@ -9,14 +10,29 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 
 export interface HealthRequest { op: 'health' }
 export interface ReceiveRequest { op: 'receive'; resource: string; transfer: string; files: { name: string; size: number }[] }
-export type Request = HealthRequest | ReceiveRequest;
+export type CheckpointOp = 'claim' | 'release' | 'restored';
+export interface CheckpointRequest { op: CheckpointOp; resource: string; id: string; node: string }
+export interface HeldRequest { op: 'held'; resource: string }
+export type Request = HealthRequest | ReceiveRequest | CheckpointRequest | HeldRequest;
 
-export interface HealthAnswer { ok: true; protocol: number; version: string; node: string; time: number; criuVersion: string | undefined }
-export type Answer = HealthAnswer | { ok: true; received: number; path: string } | { ok: false; error: string };
+export interface HealthAnswer {
+  ok: true; protocol: number; version: string; node: string; time: number; criuVersion: string | undefined;
+  /** Where this helper keeps checkpoints (must be the resources' state_dir for storage=none). */
+  dir: string;
+}
+/** A checkpoint of an unfinished migration that the answering node could resume. */
+export interface HeldCheckpoint { id: string; source: string; target: string; dumpedAt: number }
+export type Answer = HealthAnswer
+  | { ok: true; received: number; path: string }
+  | { ok: true; done: string }
+  | { ok: true; held: HeldCheckpoint | null }
+  | { ok: false; error: string };
 
 const RESOURCE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const TRANSFER = /^[A-Za-z0-9-]{1,64}$/;
+const NODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+const CHECKPOINT_OPS: readonly string[] = ['claim', 'release', 'restored'];
 
 export class RequestError extends Error {}
 
@@ -31,8 +47,14 @@ export function parseRequest(line: string, maxBytes: number): Request {
   if (typeof raw !== 'object' || raw === null) throw new RequestError('request is not an object');
   const r = raw as Record<string, unknown>;
   if (r.op === 'health') return { op: 'health' };
-  if (r.op !== 'receive') throw new RequestError(`unknown op ${JSON.stringify(r.op)}`);
   if (typeof r.resource !== 'string' || !RESOURCE.test(r.resource)) throw new RequestError('invalid resource name');
+  if (r.op === 'held') return { op: 'held', resource: r.resource };
+  if (typeof r.op === 'string' && CHECKPOINT_OPS.includes(r.op)) {
+    if (typeof r.id !== 'string' || !TRANSFER.test(r.id)) throw new RequestError('invalid checkpoint id');
+    if (typeof r.node !== 'string' || !NODE.test(r.node)) throw new RequestError('invalid node name');
+    return { op: r.op as CheckpointOp, resource: r.resource, id: r.id, node: r.node };
+  }
+  if (r.op !== 'receive') throw new RequestError(`unknown op ${JSON.stringify(r.op)}`);
   if (typeof r.transfer !== 'string' || !TRANSFER.test(r.transfer)) throw new RequestError('invalid transfer id');
   if (!Array.isArray(r.files) || r.files.length === 0 || r.files.length > 100_000) throw new RequestError('invalid file list');
   const files: { name: string; size: number }[] = [];

@@ -1,9 +1,10 @@
 /**
- * Writing one announced transfer to disk: files land in RESOURCE/.incoming-TRANSFER (0700, files 0600) and the
- * directory is renamed to RESOURCE/TRANSFER only once every announced byte has arrived. Anything short, long or
+ * Writing one announced transfer to disk: files land in RESOURCE/images/.incoming-TRANSFER (0700, files 0600) and
+ * the directory is renamed to RESOURCE/images/TRANSFER (where the agent's state store looks for checkpoint
+ * images) only once every announced byte has arrived. Anything short, long or
  * interrupted removes the partial directory: nothing half-received is ever left for a restore to trip on.
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReceiveRequest } from './protocol.js';
 
@@ -16,7 +17,7 @@ export class Receiver {
   received = 0;
 
   constructor(root: string, private readonly request: ReceiveRequest) {
-    const base = join(root, request.resource);
+    const base = join(root, request.resource, 'images');
     mkdirSync(base, { recursive: true, mode: 0o700 });
     this.partial = join(base, `.incoming-${request.transfer}`);
     this.finalPath = join(base, request.transfer);
@@ -71,5 +72,27 @@ export class Receiver {
     if (this.fd !== undefined) { try { closeSync(this.fd); } catch { /* already closed */ } }
     this.fd = undefined;
     rmSync(this.partial, { recursive: true, force: true });
+  }
+}
+
+/** Partial transfers a killed helper left behind (only the helper writes them, so at its start none is live). */
+export function dropPartialTransfers(root: string): string[] {
+  const removed: string[] = [];
+  for (const resource of list(root)) {
+    const images = join(root, resource, 'images');
+    for (const entry of list(images)) {
+      if (!entry.startsWith('.incoming-')) continue;
+      rmSync(join(images, entry), { recursive: true, force: true });
+      removed.push(join(images, entry));
+    }
+  }
+  return removed;
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

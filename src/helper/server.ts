@@ -1,14 +1,16 @@
 /**
  * `ferry serve`: the per-node helper. TLS-PSK with the shared authkey (no key, wrong key or a replayed handshake
  * never gets past TLS), listening only on the addresses it is given. It answers health queries (used to choose
- * the migration network and by pre-migration checks) and receives checkpoint images into a per-resource
- * directory, one transfer per resource at a time, within a size limit.
+ * the migration network and by pre-migration checks), receives checkpoint images into a per-resource
+ * directory (one transfer per resource at a time, within a size limit), and answers the cross-node claims of
+ * storage=none (helper/checkpoint-ops.ts).
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { logger } from '../util/log.js';
 import { AGENT_VERSION } from '../ocf/description.js';
 import { MAX_HEADER_BYTES, parseRequest, PROTOCOL_VERSION, PSK_CIPHERS, RequestError, type Answer, type ReceiveRequest } from './protocol.js';
-import { Receiver } from './receiver.js';
+import { dropPartialTransfers, Receiver } from './receiver.js';
+import { checkpointOp, heldOp } from './checkpoint-ops.js';
 
 export interface ServeOptions {
   addresses: string[];
@@ -20,6 +22,9 @@ export interface ServeOptions {
   criuVersion: string | undefined;
   idleTimeoutMs?: number;
 }
+
+/** A connection this quiet is dead (a cut link, a killed peer); a partial transfer on it is dropped. */
+const IDLE_TIMEOUT_MS = 10_000;
 
 export interface Helper { close(): Promise<void>; ports: number[] }
 
@@ -43,7 +48,7 @@ function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
     logger.warning(`helper: refused request from ${peer}: ${error}`);
     answer(socket, { ok: false, error });
   };
-  socket.setTimeout(o.idleTimeoutMs ?? 30_000, () => { receiver?.abort(); release(); socket.destroy(); });
+  socket.setTimeout(o.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => { receiver?.abort(); release(); socket.destroy(); });
   socket.on('close', () => { if (receiver) { receiver.abort(); receiver = undefined; } release(); });
   socket.on('error', () => undefined);
   socket.on('data', (chunk: Buffer) => {
@@ -60,7 +65,14 @@ function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
         const req = parseRequest(header.subarray(0, nl).toString('utf8'), o.maxBytes);
         const rest = header.subarray(nl + 1);
         if (req.op === 'health') {
-          answer(socket, { ok: true, protocol: PROTOCOL_VERSION, version: AGENT_VERSION, node: o.node, time: Date.now(), criuVersion: o.criuVersion });
+          answer(socket, { ok: true, protocol: PROTOCOL_VERSION, version: AGENT_VERSION, node: o.node, time: Date.now(), criuVersion: o.criuVersion, dir: o.dir });
+          return;
+        }
+        if (req.op === 'held') { answer(socket, heldOp(o.dir, req)); return; }
+        if (req.op !== 'receive') {
+          const a = checkpointOp(o.dir, req);
+          logger.info(`helper: ${req.op} ${req.resource}/${req.id} for ${req.node} from ${peer}: ${a.ok ? 'done' : `refused: ${'error' in a ? a.error : ''}`}`);
+          answer(socket, a);
           return;
         }
         if (busy.has(req.resource)) { fail(`a transfer for ${req.resource} is already running`); return; }
@@ -87,6 +99,7 @@ export async function serve(o: ServeOptions): Promise<Helper> {
   if (o.addresses.length === 0) throw new Error('no address to listen on: give --listen (never all addresses by default)');
   const busy = new Set<string>();
   const servers: Server[] = [];
+  for (const partial of dropPartialTransfers(o.dir)) logger.warning(`helper: removed ${partial}, left by an interrupted transfer`);
   for (const address of o.addresses) {
     const server = createServer({
       pskCallback: (socket, identity) => { identities.set(socket, identity.slice(0, 64)); return o.key; },

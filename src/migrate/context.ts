@@ -1,7 +1,7 @@
 /** What the engine works with for one container on this node. */
 import type { Config } from '../ocf/params.js';
 import type { ContainerDriver } from '../runtime/driver.js';
-import { SharedStore } from '../storage/shared.js';
+import { StateStore } from '../storage/state-store.js';
 import { RecordStore } from './record.js';
 import { Criu } from '../criu/criu.js';
 import type { Deadline } from '../util/deadline.js';
@@ -10,7 +10,7 @@ export interface EngineContext {
   config: Config;
   localNode: string;
   driver: ContainerDriver;
-  store: SharedStore;
+  store: StateStore;
   records: RecordStore;
   criu: Criu;
   deadline: Deadline;
@@ -18,7 +18,7 @@ export interface EngineContext {
 
 export function engineContext(config: Config, localNode: string, driver: ContainerDriver, deadline: Deadline): EngineContext {
   if (!config.state_dir) throw new Error('state_dir is not set');
-  const store = new SharedStore(config.state_dir, config.name);
+  const store = new StateStore(config.state_dir, config.name);
   return { config, localNode, driver, store, records: new RecordStore(store), criu: new Criu(config.criu_binary), deadline };
 }
 

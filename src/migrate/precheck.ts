@@ -8,7 +8,7 @@ import { capabilities, type Capabilities } from '../criu/capabilities.js';
 import { attachedFromOutside } from '../runtime/attached.js';
 import { namespaceOf, processesInPidNamespace } from '../util/proc.js';
 import { residentBytes } from '../util/memory.js';
-import { freeBytes, stateDirProblem } from '../storage/shared.js';
+import { freeBytes, stateDirProblem } from '../storage/state-store.js';
 import { planMigration, type Plan } from './plan.js';
 import type { EngineContext } from './context.js';
 

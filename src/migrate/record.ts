@@ -19,7 +19,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { readJson, writeJsonAtomic, removeQuietly } from '../util/files.js';
-import type { SharedStore } from '../storage/shared.js';
+import type { StateStore } from '../storage/state-store.js';
 import type { MigrationType } from '../ocf/params.js';
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
 
@@ -43,6 +43,11 @@ export interface MigrationRecord {
   dumpStats?: DumpStats;
   restoreStats?: RestoreStats;
   lastError?: string;
+  /**
+   * storage=none: the nodes that may hold a complete copy of the checkpoint. Restoring it anywhere needs the
+   * claim on every one of them (see migrate/peer-claims.ts); absent with shared storage (one copy).
+   */
+  copies?: string[];
   updatedAt: string;
 }
 
@@ -51,7 +56,7 @@ export function newMigrationId(): string {
 }
 
 export class RecordStore {
-  constructor(readonly store: SharedStore) {}
+  constructor(readonly store: StateStore) {}
 
   read(): MigrationRecord | undefined {
     return readJson<MigrationRecord>(this.store.recordPath());
@@ -133,4 +138,50 @@ export function pendingCheckpoint(record: MigrationRecord | undefined, maxAgeS: 
   const age = now - (record.dumpedAt ?? record.dumpStartedAt);
   if (age > maxAgeS * 1000) return { resume: false, why: `checkpoint ${record.id} is ${Math.round(age / 1000)} s old (checkpoint_max_age=${maxAgeS})` };
   return { resume: true };
+}
+
+/** The travelling records of complete image sets received from a peer (storage=none), newest first. */
+export function receivedCheckpoints(records: RecordStore): MigrationRecord[] {
+  const found: MigrationRecord[] = [];
+  for (const id of safeList(records.store.imagesRoot())) {
+    if (id.startsWith('.') || !records.imagesComplete(id)) continue;
+    const travelled = readJsonQuietly(records.store.travellingRecordPath(id));
+    if (travelled?.id === id && travelled.phase === 'dumped') found.push(travelled);
+  }
+  return found.sort((a, b) => (b.dumpedAt ?? 0) - (a.dumpedAt ?? 0));
+}
+
+/** The checkpoint of an unfinished migration this node could resume: its record's, else the newest received. */
+export function heldCheckpoint(records: RecordStore): MigrationRecord | undefined {
+  const own = readRecordQuietly(records);
+  if (own && (own.phase === 'dumped' || own.phase === 'restoring') && records.imagesComplete(own.id)) return own;
+  return receivedCheckpoints(records).find((r) => r.id !== own?.id && records.claimOwner(r.id) === undefined
+    && (!own || (r.dumpedAt ?? 0) > own.dumpStartedAt));
+}
+
+function readRecordQuietly(records: RecordStore): MigrationRecord | undefined {
+  try {
+    return records.read();
+  } catch {
+    return undefined;
+  }
+}
+
+function readJsonQuietly(path: string): MigrationRecord | undefined {
+  try {
+    return readJson<MigrationRecord>(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * storage=none: makes the newest received checkpoint that `accept` takes (and no other node has claimed) this
+ * node's migration record, unless the record already is that migration or a newer one.
+ */
+export function adoptReceived(records: RecordStore, accept: (r: MigrationRecord) => boolean): MigrationRecord | undefined {
+  const own = readRecordQuietly(records);
+  const received = receivedCheckpoints(records).find((r) => accept(r) && records.claimOwner(r.id) === undefined);
+  if (!received || received.id === own?.id || (own && own.dumpStartedAt >= received.dumpStartedAt)) return undefined;
+  return records.write(received);
 }

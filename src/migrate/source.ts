@@ -1,7 +1,8 @@
 /**
- * The source side of a migration (migrate_to): checkpoint the running container into shared storage for the
- * target. A failed dump leaves the container running here (CRIU resumes it); a successful one leaves complete
- * images and the record in phase "dumped", and nothing running here.
+ * The source side of a migration (migrate_to): checkpoint the running container into state_dir for the target
+ * (shared storage; with storage=none the images are then sent to the target's helper). A failed dump leaves the
+ * container running here (CRIU resumes it); a successful one leaves complete images and the record in phase
+ * "dumped", and nothing running here.
  */
 import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { newMigrationId, type MigrationRecord } from './record.js';
 import { runPhases, PhaseError } from './phases.js';
 import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
+import { chooseTransferPath, sendCheckpoint } from './transfer.js';
 
 
 function sealImages(dir: string): void {
@@ -31,6 +33,7 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
   }
   const { pid, caps, plan } = checked as { pid: number; caps: NonNullable<Precheck['caps']>; plan: Extract<Plan, { ok: true }> };
   for (const f of plan.fallbacks) logger.notice(f);
+  const path = config.storage === 'none' ? await chooseTransferPath(ctx, target) : undefined;
   store.ensure();
 
   const id = newMigrationId();
@@ -94,5 +97,13 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
       + (stillHere ? `${config.name} keeps running on ${ctx.localNode}` : `${config.name} is no longer running on ${ctx.localNode}`));
   }
   logger.info(`checkpoint ${id} of ${config.name} complete: ${record.dumpStats?.pagesWritten ?? '?'} pages, frozen ${((record.dumpStats?.frozenTimeUs ?? 0) / 1000).toFixed(0)} ms`);
-  return record;
+  if (!path) return record;
+  try {
+    return (await sendCheckpoint(ctx, record, path)).record;
+  } catch (err) {
+    // no rollback here: Pacemaker stops and starts the resource after a failed migrate_to, and that start
+    // resumes this checkpoint, which a rollback now would only have made stale
+    throw new OcfError(OCF.ERR_GENERIC, `checkpointed ${config.name}, but sending checkpoint ${id} to ${target} failed: `
+      + `${err instanceof Error ? err.message : String(err)}; the checkpoint is kept on ${ctx.localNode} and the next start resumes it`);
+  }
 }

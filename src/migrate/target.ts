@@ -1,7 +1,7 @@
 /**
  * Restoring a checkpoint on this node: for migrate_from (the target of a migration), for start (resuming the
  * checkpoint of a migration that did not finish) and for rolling back on the source. The claim makes sure one
- * checkpoint is restored on one node only.
+ * checkpoint is restored on one node only (with storage=none, on every node holding a copy: peer-claims.ts).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { runPhases, PhaseError } from './phases.js';
 import { type MigrationRecord } from './record.js';
 import { describeSummary, summarize, type MigrationSummary } from './summary.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
+import { claimOtherCopies, releaseOtherCopies, retireOtherCopies } from './peer-claims.js';
 
 export type RestoreMode = 'migrate' | 'resume' | 'rollback';
 
@@ -24,7 +25,8 @@ function claimOrTakeOver(ctx: EngineContext, record: MigrationRecord, mode: Rest
   if (records.claim(record.id, localNode)) return;
   const owner = records.claimOwner(record.id);
   if (owner === localNode) return;
-  if (mode === 'migrate') {
+  if (mode === 'migrate' || ctx.config.storage === 'none') {
+    // with storage=none a claim on this node's copy is the peer's: only the peer may release it
     throw new Error(`checkpoint ${record.id} is already claimed by ${owner ?? 'another node'}`);
   }
   // start (resume) and rollback only run when Pacemaker has stopped the resource everywhere else
@@ -48,12 +50,19 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           if (!records.imagesComplete(record.id)) throw new Error(`checkpoint ${record.id} is incomplete (no inventory.img in ${imagesDir})`);
           const caps = await capabilities(config.criu_binary);
           if (!caps.criuCheck.ok) throw new OcfError(OCF.ERR_INSTALLED, `criu check fails on ${ctx.localNode}: ${caps.criuCheck.output}`);
-          claimOrTakeOver(ctx, record, mode);
+          await claimOtherCopies(ctx, record);
+          try {
+            claimOrTakeOver(ctx, record, mode);
+          } catch (err) {
+            await releaseOtherCopies(ctx, record);
+            throw err;
+          }
           record = records.update(record, { phase: 'restoring', restoreStartedAt: Date.now() });
         },
         undo: async () => {
           records.releaseClaim(record.id);
           record = records.update(record, { phase: 'dumped' });
+          await releaseOtherCopies(ctx, record);
         },
       },
       {
@@ -92,6 +101,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
   const summary = summarize(record);
   writeJsonAtomic(store.statsPath(), summary);
   logger.info(describeSummary(summary));
+  await retireOtherCopies(ctx, record);
   if (!config.keep_images) records.removeImages(record.id);
   records.releaseClaim(record.id);
   return summary;

@@ -96,22 +96,27 @@ export const PARAMS = {
   }, ipAddress),
 
   state_dir: optional('string', {
-    shortdesc: 'Directory for checkpoint images (shared storage)',
-    longdesc: 'Absolute path of a directory on storage every node can reach (NFS, GFS2, CephFS, or the '
-      + 'filesystem on the DRBD device), where migrations write checkpoint images and the migration record that '
-      + 'both nodes consult. Required for live migration (allow-migrate=true); without it the resource can only '
+    shortdesc: 'Directory for checkpoint images',
+    longdesc: 'Absolute path of the directory where migrations write checkpoint images and the migration record: '
+      + 'with storage=shared on storage every node can reach (NFS, GFS2, CephFS), with storage=none a local '
+      + 'directory on each node (the same path everywhere, also given to ferry serve --dir). Required for live migration (allow-migrate=true); without it the resource can only '
       + 'be stopped and started. Ferry keeps its files in STATE_DIR/NAME with modes 0700/0600: images contain the '
       + 'container\'s memory, secrets included.',
   }, absolutePath),
 
   storage: withDefault('string', {
     shortdesc: 'How checkpoint images reach the target',
-    longdesc: '"shared": state_dir is on storage every node mounts at the same time; the target reads the images '
-      + 'the source wrote. "drbd" (DRBD handover) and "none" (images streamed by the ferry helper) are planned and '
-      + 'refused by this version.',
+    longdesc: '"shared": state_dir is on storage every node mounts at the same time (NFS, GFS2, CephFS); the target '
+      + 'reads the images the source wrote. "none": state_dir is local to each node; after the dump the source sends '
+      + 'the images to the target\'s helper (`ferry serve --dir STATE_DIR`, TLS-PSK with authkey) over the migration '
+      + 'network, and keeps its own copy until the target has restored. Only the checkpoint travels: the '
+      + 'container\'s files must already be on the target (the native driver runs on the host filesystem). A '
+      + 'checkpoint is restored on a node only after every other node holding a copy has given it up through its '
+      + 'helper, so a helper that cannot be reached blocks resuming rather than risking two copies. "drbd" (DRBD '
+      + 'handover) is planned and refused by this version.',
   }, 'shared', (raw) => {
     const kind = oneOf(STORAGE_KINDS)(raw);
-    if (kind !== 'shared') throw new Error(`"${kind}" is not supported by this version of Ferry (use shared)`);
+    if (kind === 'drbd') throw new Error('"drbd" is not supported by this version of Ferry (use shared or none)');
     return kind;
   }),
 

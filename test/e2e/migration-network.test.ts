@@ -1,19 +1,16 @@
 /**
- * The migration-network choice in the lab, through `ferry check` and the helpers (`ferry serve` in each node):
+ * The migration-network choice in the lab, through `ferry check` and the lab's helpers (`ferry serve` in each node):
  * node2.mn over the dedicated mn0 link when it resolves and answers; the back-channel, with the reason, when the
  * name does not resolve or the link is down; a failure with require_migration_network=true.
  */
 import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
-import { crm, labDown, labUp, LAB_DIR, LAB_SH, nodeExec, REPO } from '../lab/lab.js';
+import { crm, labDown, labUp, LAB_DIR, nodeExec, REPO } from '../lab/lab.js';
 import { containerResource, createAndWait, criuForTests } from '../lab/scenario.js';
 
 const FERRY = join(REPO, 'bin', 'ferry');
-const AUTHKEY = join(LAB_DIR, 'authkey');
 const ID = 'mn1';
-const helpers: ResultPromise[] = [];
 
 async function check(extra: string[] = []): Promise<{ code: number; out: string }> {
   const r = await nodeExec(1, FERRY, ['check', ID, 'node2', ...extra]);
@@ -22,21 +19,10 @@ async function check(extra: string[] = []): Promise<{ code: number; out: string 
 
 t.before(async () => {
   if (process.getuid?.() !== 0) throw new Error('these tests need root');
-  await labUp();
-  const keygen = await nodeExec(1, FERRY, ['keygen', '--authkey', AUTHKEY]);
-  if (keygen.exitCode !== 0) throw new Error(`keygen: ${keygen.stderr}`);
-  const criu = await criuForTests();
-  for (const n of [1, 2]) {
-    helpers.push(execa('sh', [LAB_SH, 'exec', String(n), FERRY, 'serve', '--listen', `10.78.0.${n},10.79.0.${n}`, '--authkey', AUTHKEY, '--criu', criu,
-      '--dir', join(LAB_DIR, `node${n}`, 'incoming')], { reject: false, env: { NODE_OPTIONS: '' } }));
-  }
-  await new Promise((r) => setTimeout(r, 1500));
-  await createAndWait(containerResource(ID, '10.78.0.81', criu, { authkey: AUTHKEY }), 'node1');
+  await labUp(); // which starts ferry serve on every node, with the key in LAB_DIR/authkey
+  await createAndWait(containerResource(ID, '10.78.0.81', await criuForTests()), 'node1');
 });
-t.teardown(async () => {
-  for (const h of helpers) h.kill('SIGTERM');
-  await labDown();
-});
+t.teardown(async () => { await labDown(); });
 
 t.test('node2.mn over the dedicated link when it resolves and the helper answers', async (t) => {
   const r = await check();

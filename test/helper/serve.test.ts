@@ -144,7 +144,7 @@ t.test('a complete transfer lands whole, private, under the resource', async (t)
   writeFileSync(join(src, 'pages-1.img'), randomBytes(2000));
   const r = await sendDirectory(peer(), 'ct3', 'm1', src);
   t.equal(r.bytes, 2003);
-  t.equal(r.path, join(incoming, 'ct3', 'm1'));
+  t.equal(r.path, join(incoming, 'ct3', 'images', 'm1'));
   t.same(readFileSync(join(r.path, 'pages-1.img')), readFileSync(join(src, 'pages-1.img')), 'bytes intact');
   t.equal(statSync(r.path).mode & 0o777, 0o700, 'directory 0700');
   t.equal(statSync(join(r.path, 'pages-1.img')).mode & 0o777, 0o600, 'files 0600');

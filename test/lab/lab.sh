@@ -7,11 +7,13 @@
 #   lab.sh down            stop and remove everything the lab made (idempotent)
 #   lab.sh status          what is up
 #   lab.sh logs N [LINES]  tail of node N's pacemaker log
+#   lab.sh helper N start|stop   (re)start or SIGKILL node N's `ferry serve`
 #
 # Layout. Netns ferry-n1 / ferry-n2 are the nodes, ferry-cl the client. Each node has a bridge br0 (its
 # containers plug in there); veth bc0<->bc0 joins the two bridges into one L2 segment 10.78.0.0/24 (node1 .1,
 # node2 .2, client eth0 .100 on node1's bridge), which also carries corosync. veth mn0<->mn0 is the dedicated
-# migration network 10.79.0.0/24 (nodeN.mn in /etc/hosts).
+# migration network 10.79.0.0/24 (nodeN.mn in /etc/hosts). Each node runs `ferry serve` on both its addresses
+# (key $LAB/authkey) with a private /var/lib/ferry, the local state_dir of storage=none resources.
 # A node is more than a netns: every command run "on" it must share one mount namespace, or CRIU cannot dump in
 # one call what another call started (mounts with unreachable sharing). So each node has an anchor process that
 # holds a private mount + UTS namespace inside the node's netns, with its own /run, /dev/shm, Pacemaker and
@@ -171,6 +173,7 @@ make_ocf_tree() { # the system's providers, with ferry/container pointing at thi
 make_node_files() {
   N=$1 D=$B/node$1
   mkdir -p "$D/log-pacemaker/bundles" "$D/lib-corosync" "$D/log-corosync" "$D/log-cluster"
+  mkdir -m 0700 "$D/lib-ferry"
   for d in cib pengine blackbox cores; do mkdir -p "$D/lib-pacemaker/$d"; done
   chown -R hacluster:haclient "$D/lib-pacemaker" "$D/log-pacemaker"
   chmod 750 "$D"/lib-pacemaker/*; chmod 770 "$D/log-pacemaker" "$D/log-pacemaker/bundles"
@@ -247,6 +250,7 @@ mount --bind "$D/log-corosync" /var/log/corosync
 if [ -d /var/log/cluster ]; then mount --bind "$D/log-cluster" /var/log/cluster; fi
 mount --bind "$B/resource.d" /usr/lib/ocf/resource.d
 mount --bind "$D/hosts" /etc/hosts
+mount --bind "$D/lib-ferry" /var/lib/ferry
 readlink /proc/$$/ns/mnt > "$D/mntns"
 echo $$ > "$D/anchor.pid"
 exec sleep infinity'
@@ -264,6 +268,19 @@ daemon() {
   setsid env -i $DAEMON_ENV "$@" </dev/null >"$B/node$N/$name.out" 2>&1 &
   echo $! > "$B/node$N/$name.pid"
 }
+
+# the node's helper; the CRIU it reports is the tests' (prepare-host.sh exports it), else the system's
+helper_start() {
+  N=$1
+  daemon "$N" ferry-serve nsenter -t "$(anchor "$N")" -n -m -u --wd=/ "$REPO/bin/ferry" serve \
+    --listen "10.78.0.$N,10.79.0.$N" --authkey "$B/authkey" --dir /var/lib/ferry --criu "${FERRY_TEST_CRIU:-criu}"
+}
+helper_stop() {
+  pid=$(cat "$B/node$1/ferry-serve.pid" 2>/dev/null) || return 0
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$B/node$1/ferry-serve.pid"
+}
+helper_ready() { on_node "$1" sh -c "ss -Htln | grep -q '10.78.0.$1:7787'"; }
 
 corosync_ready() { on_node "$1" corosync-cfgtool -s >/dev/null 2>&1; }
 # both nodes online and a DC elected, as node1's crm_mon sees it
@@ -296,6 +313,9 @@ cmd_up() {
   [ -e "$B" ] && die "$B exists and is not the lab's; set FERRY_LAB_DIR elsewhere"
   mkdir -p "$B" && touch "$B/$MARK" || die "cannot create $B"
   mkdir -m 0700 "$B/shared"
+  mkdir -p /var/lib/ferry   # the mount point of each node's private one (a real install has it too)
+  [ -e "$REPO/dist/src/cli/main.js" ] || die "the project is not built (npm run build)"
+  "$REPO/bin/ferry" keygen --authkey "$B/authkey" >/dev/null || die "ferry keygen failed"
   make_net || fail_up "network setup failed"
   make_ocf_tree || fail_up "OCF tree copy failed"
   for n in 1 2; do make_node_files $n || fail_up "node$n files"; start_anchor $n; done
@@ -306,7 +326,9 @@ cmd_up() {
     daemon $n pacemakerd env PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_logfacility=none \
       nsenter -t "$(anchor $n)" -n -m -u --wd=/ pacemakerd
   done
+  for n in 1 2; do helper_start $n; done
   wait_until "$UP_TIMEOUT" cluster_online || fail_up "both nodes not online after ${UP_TIMEOUT} s"
+  for n in 1 2; do wait_until 10 helper_ready $n || fail_up "ferry serve on node$n did not start"; done
   t1=$(now_ms)
   echo "lab up in $(( (t1 - t0) / 1000 )).$(( (t1 - t0) % 1000 / 100 )) s ($B)"
 }
@@ -348,6 +370,13 @@ case $cmd in
       cl)  [ -e "/run/netns/$NSC" ] || { say "client netns is not up"; exit 125; }
            exec nsenter --net="/run/netns/$NSC" "$@" ;;
       *) die "exec: node must be 1, 2 or cl" ;;
+    esac ;;
+  helper)
+    [ $# -eq 2 ] || die "usage: $0 helper N start|stop"
+    case $2 in
+      start) helper_stop "$1"; helper_start "$1"; wait_until 10 helper_ready "$1" || die "ferry serve on node$1 did not start" ;;
+      stop) helper_stop "$1" ;;
+      *) die "usage: $0 helper N start|stop" ;;
     esac ;;
   logs)
     case ${1:-} in 1|2) ;; *) die "usage: $0 logs 1|2 [LINES]" ;; esac

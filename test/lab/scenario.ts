@@ -33,7 +33,7 @@ export function containerResource(id: string, ip: string, criu: string, extra: R
     params: {
       name: id,
       command: `exec /usr/bin/python3 ${join(WORKLOAD_DIR, 'server.py')} ${counterFile(id)}`,
-      ip: `${ip}/24`, bridge: 'br0', state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '3',
+      ip: `${ip}/24`, bridge: 'br0', state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '3', authkey: join(LAB_DIR, 'authkey'),
       ...extra,
     },
   };

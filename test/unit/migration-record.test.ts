@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, e
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordStore, newMigrationId, pendingCheckpoint, type MigrationPhase, type MigrationRecord } from '../../src/migrate/record.js';
-import { SharedStore } from '../../src/storage/shared.js';
+import { StateStore } from '../../src/storage/state-store.js';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 
@@ -26,8 +26,8 @@ function stateDir(t: Tap): string {
 }
 type Tap = { teardown(fn: () => void): void };
 
-function storeIn(dir: string): { shared: SharedStore; records: RecordStore } {
-  const shared = new SharedStore(dir, 'web1');
+function storeIn(dir: string): { shared: StateStore; records: RecordStore } {
+  const shared = new StateStore(dir, 'web1');
   shared.ensure();
   return { shared, records: new RecordStore(shared) };
 }
@@ -116,7 +116,7 @@ t.test('a corrupt record is an error that names the file, not a silent "no recor
 t.test('a claim is exclusive: the second claim, from any node, is refused', async (t) => {
   const dir = stateDir(t);
   const node2 = storeIn(dir).records;
-  const node3 = new RecordStore(new SharedStore(dir, 'web1'));
+  const node3 = new RecordStore(new StateStore(dir, 'web1'));
   t.equal(node2.claimOwner('m1'), undefined, 'nobody owns an unclaimed checkpoint');
   t.equal(node2.claim('m1', 'node2'), true);
   t.equal(node3.claim('m1', 'node3'), false, 'another node cannot claim it');
@@ -172,7 +172,7 @@ t.test('removeStale removes other migrations\' images and claims, keeping the gi
 
 t.test('removeStale on a state_dir that was never used removes nothing', async (t) => {
   const dir = stateDir(t);
-  const records = new RecordStore(new SharedStore(dir, 'never-started'));
+  const records = new RecordStore(new StateStore(dir, 'never-started'));
   t.same(records.removeStale('x'), []);
 });
 

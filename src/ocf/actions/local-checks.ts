@@ -2,7 +2,7 @@
 import { OCF, OcfError } from '../exit-codes.js';
 import type { Config } from '../params.js';
 import { which } from '../../util/which.js';
-import { stateDirProblem } from '../../storage/shared.js';
+import { stateDirProblem } from '../../storage/state-store.js';
 
 const NATIVE_PROGRAMS = ['unshare', 'nsenter', 'setsid', 'ip', 'hostname'];
 

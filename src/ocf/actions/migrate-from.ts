@@ -16,8 +16,13 @@ export async function migrateFrom(ctx: ActionContext): Promise<OcfCode> {
   const local = ctx.environment.onNode ?? ctx.environment.migrateTarget ?? await localNodeName(process.env);
   const driver = await loadDriver(config);
   const engine = engineContext(config, local, driver, ctx.deadline);
-  const record = engine.records.read();
   const source = ctx.environment.migrateSource;
+  if (config.storage === 'none') {
+    const { adoptReceived } = await import('../../migrate/record.js');
+    const adopted = adoptReceived(engine.records, (r) => r.target === local && (!source || r.source === source));
+    if (adopted) logger.info(`received checkpoint ${adopted.id} of ${config.name} from ${adopted.source}`);
+  }
+  const record = engine.records.read();
 
   if (record?.phase === 'restored' && record.restoredOn === local && driver.status().state === 'running') {
     logger.info(`${config.name} was already restored here from checkpoint ${record.id}`);

@@ -9,12 +9,18 @@ import { logger } from '../../util/log.js';
 import type { Config } from '../params.js';
 import { requireBridge, requirePrograms, requireStateDir } from './local-checks.js';
 import { localNodeName } from '../../util/node-name.js';
+import type { EngineContext } from '../../migrate/context.js';
 
 async function resumedFromCheckpoint(ctx: ActionContext, config: Config, driver: ContainerDriver): Promise<boolean> {
   if (!config.state_dir) return false;
   const { engineContext } = await import('../../migrate/context.js');
   const { pendingCheckpoint } = await import('../../migrate/record.js');
   const engine = engineContext(config, ctx.environment.onNode ?? await localNodeName(process.env), driver, ctx.deadline);
+  if (config.storage === 'none') {
+    const { adoptReceived } = await import('../../migrate/record.js');
+    const adopted = adoptReceived(engine.records, () => true);
+    if (adopted) logger.info(`found checkpoint ${adopted.id} of ${config.name} received from ${adopted.source}`);
+  }
   const record = engine.records.read();
   const pending = pendingCheckpoint(record, config.checkpoint_max_age);
   if (!record || !pending.resume) {
@@ -22,12 +28,31 @@ async function resumedFromCheckpoint(ctx: ActionContext, config: Config, driver:
       logger.warning(`not resuming checkpoint ${record.id}: ${pending.resume ? '' : pending.why}; setting it aside and starting afresh`);
       engine.records.update(record, { phase: 'aborted', lastError: 'set aside by start' });
     }
+    if (config.storage === 'none') await refuseIfHeldElsewhere(engine);
     return false;
   }
   logger.notice(`resuming ${config.name} from checkpoint ${record.id} of an unfinished migration (${record.source} -> ${record.target})`);
   const { restoreCheckpoint } = await import('../../migrate/target.js');
   await restoreCheckpoint(engine, record, 'resume');
   return true;
+}
+
+/** storage=none: a fresh start here would lose the checkpoint another node holds of an unfinished migration. */
+async function refuseIfHeldElsewhere(engine: EngineContext): Promise<void> {
+  const { checkpointHeldElsewhere } = await import('../../migrate/peer-claims.js');
+  const { otherClusterNodes } = await import('../../util/node-name.js');
+  const { config, localNode } = engine;
+  const { held, unreachable } = await checkpointHeldElsewhere(engine, await otherClusterNodes(localNode));
+  for (const u of unreachable) logger.warning(`cannot ask whether a peer holds a checkpoint of ${config.name}: ${u}`);
+  if (!held) return;
+  const ageS = Math.round((Date.now() - held.checkpoint.dumpedAt) / 1000);
+  if (config.checkpoint_max_age === 0 || ageS > config.checkpoint_max_age) {
+    logger.warning(`${held.node} holds checkpoint ${held.checkpoint.id} of ${config.name}, ${ageS} s old: too old to resume (checkpoint_max_age=${config.checkpoint_max_age}), starting afresh`);
+    return;
+  }
+  throw new OcfError(OCF.ERR_GENERIC, `${held.node} holds checkpoint ${held.checkpoint.id} of an unfinished migration of ${config.name} `
+    + `(${held.checkpoint.source} -> ${held.checkpoint.target}, ${ageS} s old); not starting afresh on ${localNode}, which would lose it: `
+    + `start ${config.name} on ${held.node}, where it is resumed`);
 }
 
 async function waitHealthy(ctx: ActionContext, driver: ContainerDriver): Promise<void> {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Echo-counter server: the workload that Ferry migrates in the lab tests.
 
-usage: server.py COUNTER_FILE [PORT]      (port 5000 by default)
+usage: server.py COUNTER_FILE [PORT [BALLAST_MIB]]      (port 5000, no ballast by default)
 
 A thread increments a process-global counter every 100 ms and writes "<counter> <instance>\n" to COUNTER_FILE;
 <instance> is random per process start. A migrated process keeps both; a restarted one starts again at 0
@@ -10,7 +10,8 @@ Each client line "N\n" on TCP 0.0.0.0:PORT is answered "N <counter>\n", which le
 cluster see the same thing live, over a connection that must survive the migration.
 
 Only the Python standard library: it runs as a container's command and must need nothing but the host's
-filesystem. It holds no file open between writes, so a checkpoint rarely includes one.
+filesystem. It holds no file open between writes, so a checkpoint rarely includes one. BALLAST_MIB of touched,
+random (incompressible) memory makes its checkpoint that much bigger, for tests that need a transfer to take time.
 """
 import os
 import secrets
@@ -48,6 +49,8 @@ def serve(conn):
 def main():
     path = sys.argv[1]
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
+    ballast_mib = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    ballast = bytearray(os.urandom(1 << 20)) * ballast_mib  # noqa: F841 -- held for its size
     # as the init of a pid namespace the kernel would drop SIGTERM unless we handle it
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     srv = socket.socket()

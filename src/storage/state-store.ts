@@ -1,12 +1,16 @@
 /**
- * storage=shared: state_dir is on storage both nodes mount at once. Ferry keeps one private directory per
- * container there: STATE_DIR/NAME/{migration.json, claim-ID/, images/ID/, last-migration.json}.
+ * The per-container directory in state_dir: STATE_DIR/NAME/{migration.json, claim-ID/, images/ID/,
+ * last-migration.json}. With storage=shared both nodes see the same one; with storage=none each node has its own
+ * and the ferry helper fills the target's images/ID from the source's.
  */
 import { accessSync, chmodSync, constants, copyFileSync, statSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../util/files.js';
 
-export class SharedStore {
+/** Not a CRIU image: CRIU ignores files it does not know in an images directory. */
+export const TRAVELLING_RECORD = 'ferry-record.json';
+
+export class StateStore {
   readonly root: string;
 
   constructor(stateDir: string, name: string) {
@@ -17,6 +21,8 @@ export class SharedStore {
   claimPath(id: string): string { return join(this.root, `claim-${id}`); }
   imagesDir(id: string): string { return join(this.root, 'images', id); }
   imagesRoot(): string { return join(this.root, 'images'); }
+  /** The record that travels with streamed images, so the target knows what it received. */
+  travellingRecordPath(id: string): string { return join(this.imagesDir(id), TRAVELLING_RECORD); }
   statsPath(): string { return join(this.root, 'last-migration.json'); }
 
   /** CRIU's log of a failed run is the admin's best clue; it outlives removed images (0600, no memory in it). */

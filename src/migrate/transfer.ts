@@ -1,0 +1,71 @@
+/**
+ * storage=none: the checkpoint travels from the source's state_dir to the target's through the target's helper
+ * (TLS-PSK), over the migration network when it is usable. The path is chosen before anything is frozen; the
+ * images are sent whole, after the dump, so the source keeps a complete copy until the target has restored.
+ */
+import { chmodSync } from 'node:fs';
+import { OCF, OcfError } from '../ocf/exit-codes.js';
+import { readAuthkey } from '../helper/authkey.js';
+import { sendDirectory, TransferError, type Peer } from '../helper/client.js';
+import { chooseNetwork } from '../net/choose-network.js';
+import { writeJsonAtomic } from '../util/files.js';
+import { logger } from '../util/log.js';
+import type { EngineContext } from './context.js';
+import type { MigrationRecord } from './record.js';
+
+export interface TransferPath { peer: Peer; name: string; kind: string; why: string }
+
+/** Where the images will go; throws (before the freeze) when the target's helper cannot take them. */
+export async function chooseTransferPath(ctx: EngineContext, target: string): Promise<TransferPath> {
+  const { config } = ctx;
+  let key: Buffer;
+  try {
+    key = readAuthkey(config.authkey);
+  } catch (err) {
+    throw new OcfError(OCF.ERR_INSTALLED, `storage=none needs the helpers' key: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const identity = { port: config.helper_port, key, identity: ctx.localNode };
+  const choice = await chooseNetwork(target, config.migration_network_suffix, config.migration_address, config.require_migration_network, identity);
+  const d = choice.decision;
+  if (!d.ok) throw new OcfError(OCF.ERR_GENERIC, `no way to send the checkpoint to ${target}: ${d.reason}`);
+  const theirDir = choice.peerHealth?.dir;
+  if (theirDir !== config.state_dir) {
+    throw new OcfError(OCF.ERR_CONFIGURED, `the helper on ${target} keeps checkpoints in ${theirDir ?? '?'} but state_dir is `
+      + `${config.state_dir ?? '?'}: run ferry serve there with --dir ${config.state_dir ?? '?'}`);
+  }
+  return { peer: { ...identity, host: d.address, timeoutMs: TRANSFER_SILENCE_MS }, name: d.name, kind: d.kind, why: d.why.join('; ') };
+}
+
+/** A connection silent this long is dead (a cut link): give up rather than wait for TCP's own timeout. */
+const TRANSFER_SILENCE_MS = 5000;
+
+export interface Sent { record: MigrationRecord; bytes: number; ms: number }
+
+/**
+ * Sends the sealed checkpoint with its record. On failure the error says whether the target may have received
+ * it all (then it is one of the record's copies and its claim is needed before this one can be resumed).
+ */
+export async function sendCheckpoint(ctx: EngineContext, record: MigrationRecord, path: TransferPath): Promise<Sent> {
+  const { store, records, config } = ctx;
+  const travelling = records.write({ ...record, copies: [record.source, record.target] });
+  writeJsonAtomic(store.travellingRecordPath(record.id), travelling);
+  chmodSync(store.travellingRecordPath(record.id), 0o600);
+  const began = Date.now();
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ctx.deadline.remainingMs());
+  try {
+    logger.info(`sending checkpoint ${record.id} to ${record.target} via ${path.name} (${path.peer.host}, ${path.kind})`);
+    const { bytes } = await sendDirectory(path.peer, config.name, record.id, store.imagesDir(record.id), abort.signal);
+    const ms = Date.now() - began;
+    logger.info(`sent ${(bytes / 1048576).toFixed(1)} MiB to ${record.target} in ${ms} ms via ${path.name}`);
+    return { record: travelling, bytes, ms };
+  } catch (err) {
+    if (err instanceof TransferError && !err.allSent) {
+      // the target cannot have every byte, so it holds no usable copy: this one is the only one
+      records.write({ ...travelling, copies: [record.source] });
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
