@@ -7,10 +7,27 @@ export interface DumpRequest {
   networkLock: NetworkLock;
 }
 
+/** Where a lazy dump serves the pages it did not write (the source's address on the chosen network). */
+export interface PageServerAddress { address: string; port: number }
+
+export interface LazyDumpRequest extends DumpRequest {
+  serve: PageServerAddress;
+  /** CRIU writes a byte here once the images are complete and it starts serving pages. */
+  statusFd: number;
+}
+
 export interface RestoreRequest {
   imagesDir: string;
   pidFile: string;
   externals: readonly string[];
+  /** Lazy restore: memory comes from `criu lazy-pages`, whose socket is in this directory. */
+  lazyWorkDir?: string;
+}
+
+export interface LazyPagesRequest {
+  imagesDir: string;
+  workDir: string;
+  from: PageServerAddress;
 }
 
 /** Options every run shares: a log file in the images dir and stats printed for us to parse. */
@@ -27,12 +44,28 @@ export function dumpArgs(r: DumpRequest): string[] {
   ];
 }
 
+export function lazyDumpArgs(r: LazyDumpRequest): string[] {
+  return [
+    ...dumpArgs(r),
+    '--lazy-pages', '--address', r.serve.address, '--port', String(r.serve.port), '--status-fd', String(r.statusFd),
+  ];
+}
+
 export function restoreArgs(r: RestoreRequest): string[] {
   return [
     'restore', '--images-dir', r.imagesDir, '--restore-detached', '--tcp-established',
     '--pidfile', r.pidFile,
     ...r.externals.flatMap((e) => ['--external', e]),
+    ...(r.lazyWorkDir ? ['--lazy-pages', '--work-dir', r.lazyWorkDir] : []),
     ...common('restore.log'),
+  ];
+}
+
+/** The daemon that fetches a lazy restore's pages from the source's page server (its log goes to workDir). */
+export function lazyPagesArgs(r: LazyPagesRequest): string[] {
+  return [
+    'lazy-pages', '--page-server', '--address', r.from.address, '--port', String(r.from.port),
+    '--images-dir', r.imagesDir, '--work-dir', r.workDir, '--log-file', 'lazy-pages.log', '-v4',
   ];
 }
 

@@ -27,7 +27,7 @@ export function criuLogTail(logText: string, count = 2): string {
     .join(' | ');
 }
 
-function readLog(dir: string, file: string): string {
+export function readLog(dir: string, file: string): string {
   try {
     return readFileSync(join(dir, file), 'utf8');
   } catch {
@@ -35,14 +35,15 @@ function readLog(dir: string, file: string): string {
   }
 }
 
-function failIfNeeded(op: string, r: RunResult, dir: string, logFile: string): void {
+export function failIfNeeded(op: string, r: RunResult, dir: string, logFile: string): void {
   if (r.exitCode === 0) return;
   const tail = criuLogTail(readLog(dir, logFile)) || criuLogTail(r.stderr) || r.stderr.trim().split('\n').slice(-1)[0] || '';
   throw new CriuError(op, r.exitCode, how(r), tail);
 }
 
 /** flock(1)'s exit code when the lock could not be had in time. */
-const LOCK_BUSY = 75;
+export const LOCK_BUSY = 75;
+export const LOCK_BUSY_REASON = 'another CRIU run on this node held the lock until the deadline';
 
 export class Criu {
   constructor(readonly binary: string) {}
@@ -54,13 +55,18 @@ export class Criu {
    */
   // --close: CRIU and the trees it restores must not inherit the lock's descriptor (it would be checkpointed next time)
   private async serialized(op: string, args: string[], dir: string, log: string, timeoutMs?: number): Promise<RunResult> {
-    ensurePrivateDir(runDir());
-    const waitS = ((timeoutMs ?? 600_000) / 1000).toFixed(1);
-    const r = await run('flock', ['--close', '--wait', waitS, '--conflict-exit-code', String(LOCK_BUSY), join(runDir(), 'criu.lock'), this.binary, ...args],
-      { allowFailure: true, ...(timeoutMs ? { timeoutMs } : {}) });
-    if (r.exitCode === LOCK_BUSY) throw new CriuError(op, r.exitCode, 'not started', 'another CRIU run on this node held the lock until the deadline');
+    const locked = this.lockedCommand(args, timeoutMs);
+    const r = await run(locked.file, locked.args, { allowFailure: true, ...(timeoutMs ? { timeoutMs } : {}) });
+    if (r.exitCode === LOCK_BUSY) throw new CriuError(op, r.exitCode, 'not started', LOCK_BUSY_REASON);
     failIfNeeded(op, r, dir, log);
     return r;
+  }
+
+  /** CRIU with `args`, run under the node's CRIU lock (for callers that start it themselves, in the background). */
+  lockedCommand(args: readonly string[], timeoutMs?: number): { file: string; args: string[] } {
+    ensurePrivateDir(runDir());
+    const waitS = ((timeoutMs ?? 600_000) / 1000).toFixed(1);
+    return { file: 'flock', args: ['--close', '--wait', waitS, '--conflict-exit-code', String(LOCK_BUSY), join(runDir(), 'criu.lock'), this.binary, ...args] };
   }
 
   async dump(request: DumpRequest, timeoutMs?: number): Promise<DumpStats> {
@@ -69,7 +75,8 @@ export class Criu {
   }
 
   async restore(request: RestoreRequest, timeoutMs?: number): Promise<RestoreStats> {
-    const r = await this.serialized('restore', restoreArgs(request), request.imagesDir, 'restore.log', timeoutMs);
+    // with a work dir (lazy restores) CRIU writes its log there
+    const r = await this.serialized('restore', restoreArgs(request), request.lazyWorkDir ?? request.imagesDir, 'restore.log', timeoutMs);
     return parseRestoreStats(`${r.stdout}\n${r.stderr}`);
   }
 

@@ -12,7 +12,7 @@ export interface NodeFeatures {
 }
 
 /** The types this version of the engine performs. */
-export const IMPLEMENTED: ReadonlySet<MigrationType> = new Set<MigrationType>(['simple']);
+export const IMPLEMENTED: ReadonlySet<MigrationType> = new Set<MigrationType>(['simple', 'lazy']);
 
 export type Plan =
   | { ok: true; type: MigrationType; fallbacks: string[] }

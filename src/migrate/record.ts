@@ -22,6 +22,7 @@ import { readJson, writeJsonAtomic, removeQuietly } from '../util/files.js';
 import type { StateStore } from '../storage/state-store.js';
 import type { MigrationType } from '../ocf/params.js';
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
+import type { PageServerAddress } from '../criu/args.js';
 
 export type MigrationPhase = 'dumping' | 'dumped' | 'restoring' | 'restored' | 'aborted';
 
@@ -48,6 +49,10 @@ export interface MigrationRecord {
    * claim on every one of them (see migrate/peer-claims.ts); absent with shared storage (one copy).
    */
   copies?: string[];
+  /** Lazy migration: where the source serves the pages the images lack (once: see migrate/lazy.ts). */
+  lazy?: PageServerAddress;
+  /** Lazy migration: wall-clock ms when the last page had arrived on the restoring node. */
+  lazyDoneAt?: number;
   updatedAt: string;
 }
 

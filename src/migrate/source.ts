@@ -16,11 +16,29 @@ import { newMigrationId, type MigrationRecord } from './record.js';
 import { runPhases, PhaseError } from './phases.js';
 import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
-import { chooseTransferPath, sendCheckpoint } from './transfer.js';
+import { chooseTransferPath, sendCheckpoint, type TransferPath } from './transfer.js';
+import { abandonLazyDump, pageServerAddress, startLazyDump } from './lazy.js';
+import type { PageServerAddress } from '../criu/args.js';
 
 
 function sealImages(dir: string): void {
   for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o600);
+}
+
+/**
+ * A lazy plan needs an address of this node the target reaches (the migration network's, when usable) for the
+ * page server; without one it falls back to simple, or fails with migration_type_strict.
+ */
+async function withPageServer(ctx: EngineContext, target: string, plan: Extract<Plan, { ok: true }>, path: TransferPath | undefined):
+  Promise<{ plan: Extract<Plan, { ok: true }>; serve: PageServerAddress | undefined }> {
+  if (plan.type !== 'lazy') return { plan, serve: undefined };
+  const found = await pageServerAddress(ctx, target, path);
+  if ('address' in found) return { plan, serve: found };
+  if (ctx.config.migration_type_strict) {
+    throw new OcfError(OCF.ERR_GENERIC, `not migrating ${ctx.config.name} to ${target}: lazy migration needs ${found.problem} and migration_type_strict=true; `
+      + `${ctx.config.name} keeps running on ${ctx.localNode}`);
+  }
+  return { plan: { ...plan, type: 'simple', fallbacks: [...plan.fallbacks, `lazy needs ${found.problem}: falling back to simple`] }, serve: undefined };
 }
 
 export async function checkpointForTarget(ctx: EngineContext, target: string): Promise<MigrationRecord> {
@@ -31,16 +49,17 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
     throw new OcfError(fatal.code, `not migrating ${config.name} to ${target} (${fatal.check}): ${fatal.detail}; `
       + `${checked.pid !== undefined ? `${config.name} keeps running on ${ctx.localNode}` : 'nothing was changed'}`);
   }
-  const { pid, caps, plan } = checked as { pid: number; caps: NonNullable<Precheck['caps']>; plan: Extract<Plan, { ok: true }> };
-  for (const f of plan.fallbacks) logger.notice(f);
+  const { pid, caps, plan: planned } = checked as { pid: number; caps: NonNullable<Precheck['caps']>; plan: Extract<Plan, { ok: true }> };
   const path = config.storage === 'none' ? await chooseTransferPath(ctx, target) : undefined;
+  const { plan, serve } = await withPageServer(ctx, target, planned, path);
+  for (const f of plan.fallbacks) logger.notice(f);
   store.ensure();
 
   const id = newMigrationId();
   const imagesDir = store.imagesDir(id);
   let record: MigrationRecord = {
     id, name: config.name, source: ctx.localNode, target, requestedType: config.migration_type, type: plan.type,
-    phase: 'dumping', dumpStartedAt: Date.now(), updatedAt: '',
+    phase: 'dumping', dumpStartedAt: Date.now(), updatedAt: '', ...(serve ? { lazy: serve } : {}),
   };
   const dumpDeadline = ctx.deadline.reserve(ROLLBACK_RESERVE_MS);
 
@@ -66,10 +85,18 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
           logger.info(`checkpointing ${config.name} (pid ${pid}) for ${target}: ${plan.type} migration`);
           // kept in memory until the seal: every record write is an fsync, and from here the container is frozen
           const dumpStartedAt = Date.now();
-          const dumpStats = await ctx.criu.dump({ pid, imagesDir, networkLock: caps.networkLock }, dumpDeadline.bound());
-          record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };
+          if (serve) {
+            // the images are complete when this returns; the memory stays with the page server until fetched
+            // the tree stays frozen here until the target has fetched every page (then CRIU kills it)
+            await startLazyDump(ctx, { pid, imagesDir, networkLock: caps.networkLock, serve }, dumpDeadline);
+            record = { ...record, dumpStartedAt, dumpedAt: Date.now() };
+          } else {
+            const dumpStats = await ctx.criu.dump({ pid, imagesDir, networkLock: caps.networkLock }, dumpDeadline.bound());
+            record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };
+          }
         },
         undo: async () => {
+          if (serve) await abandonLazyDump(config.name);
           // CRIU resumes the tree when a dump fails; if CRIU itself died, its network lock may be left behind
           if (driver.checkpointRoot() !== undefined) {
             store.keepFailureLog(id, 'dump.log');
@@ -96,7 +123,9 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
     throw new OcfError(OCF.ERR_GENERIC, `migration of ${config.name} to ${target} failed at ${reason}; `
       + (stillHere ? `${config.name} keeps running on ${ctx.localNode}` : `${config.name} is no longer running on ${ctx.localNode}`));
   }
-  logger.info(`checkpoint ${id} of ${config.name} complete: ${record.dumpStats?.pagesWritten ?? '?'} pages, frozen ${((record.dumpStats?.frozenTimeUs ?? 0) / 1000).toFixed(0)} ms`);
+  logger.info(serve
+    ? `checkpoint ${id} of ${config.name} complete but for its memory, which ${serve.address}:${serve.port} serves until the target has it all`
+    : `checkpoint ${id} of ${config.name} complete: ${record.dumpStats?.pagesWritten ?? '?'} pages, frozen ${((record.dumpStats?.frozenTimeUs ?? 0) / 1000).toFixed(0)} ms`);
   if (!path) return record;
   try {
     return (await sendCheckpoint(ctx, record, path)).record;

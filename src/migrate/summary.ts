@@ -17,6 +17,8 @@ export interface MigrationSummary {
   pagesWritten: number | undefined;
   bytesWritten: number | undefined;
   pagesRestored: number | undefined;
+  /** Lazy migrations: from the start of the freeze until the last page had arrived on the target. */
+  allMemoryMs?: number | undefined;
 }
 
 const us2ms = (us: number | undefined) => (us === undefined ? undefined : Math.round(us / 100) / 10);
@@ -37,6 +39,7 @@ export function summarize(r: MigrationRecord): MigrationSummary {
     pagesWritten: r.dumpStats?.pagesWritten,
     bytesWritten: r.dumpStats?.pagesWritten !== undefined ? r.dumpStats.pagesWritten * 4096 : undefined,
     pagesRestored: r.restoreStats?.pagesRestored,
+    ...(r.lazy ? { allMemoryMs: r.lazyDoneAt !== undefined ? r.lazyDoneAt - r.dumpStartedAt : undefined } : {}),
   };
 }
 
@@ -44,5 +47,7 @@ export function describeSummary(s: MigrationSummary): string {
   const mib = s.bytesWritten !== undefined ? `${(s.bytesWritten / 1048576).toFixed(1)} MiB` : '? MiB';
   return `migrated ${s.name} ${s.source} -> ${s.target} (${s.type}): downtime ${s.downtimeMs ?? "?"} ms `
     + `(dump ${s.dumpMs ?? '?'} ms, hand-over ${s.handoverMs ?? '?'} ms, restore ${s.restoreMs ?? '?'} ms), `
-    + `frozen ${s.frozenMs ?? '?'} ms, ${mib} of memory (${s.pagesWritten ?? '?'} pages)`;
+    + (s.type === 'lazy'
+      ? `memory fetched on demand${s.allMemoryMs !== undefined ? `, all of it in ${s.allMemoryMs} ms` : ''}`
+      : `frozen ${s.frozenMs ?? '?'} ms, ${mib} of memory (${s.pagesWritten ?? '?'} pages)`);
 }

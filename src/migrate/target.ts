@@ -17,6 +17,7 @@ import { type MigrationRecord } from './record.js';
 import { describeSummary, summarize, type MigrationSummary } from './summary.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
 import { claimOtherCopies, releaseOtherCopies, retireOtherCopies } from './peer-claims.js';
+import { startLazyPages, stopBackground } from './lazy.js';
 
 export type RestoreMode = 'migrate' | 'resume' | 'rollback';
 
@@ -41,6 +42,8 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
   const imagesDir = store.imagesDir(record.id);
   const pidFile = join(runDir(), `${config.name}.restored.pid`);
   let restoredPid: number | undefined;
+  /** A lazy checkpoint's page server serves one session: once a restore has tried, it cannot be tried again. */
+  let lazySpent = false;
 
   try {
     await runPhases([
@@ -61,7 +64,9 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
         },
         undo: async () => {
           records.releaseClaim(record.id);
-          record = records.update(record, { phase: 'dumped' });
+          record = records.update(record, lazySpent
+            ? { phase: 'aborted', lastError: 'the lazy restore failed, and the page server serves one restore only' }
+            : { phase: 'dumped' });
           await releaseOtherCopies(ctx, record);
         },
       },
@@ -71,10 +76,13 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           await driver.prepareRestore();
           rmSync(pidFile, { force: true }); // CRIU refuses to write an existing pidfile, after creating the tasks
           writeRestoreIntent({ name: config.name, pidFile, migrationId: record.id, since: new Date().toISOString() });
-          logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode})`);
+          logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode}${record.lazy ? `, memory from ${record.lazy.address}:${record.lazy.port}` : ''})`);
+          const restoreDeadline = ctx.deadline.reserve(ROLLBACK_RESERVE_MS);
+          lazySpent = record.lazy !== undefined;
+          const lazyWorkDir = record.lazy ? await startLazyPages(ctx, imagesDir, record.lazy, restoreDeadline) : undefined;
           const restoreStats = await ctx.criu.restore(
-            { imagesDir, pidFile, externals: (await driver.restoreWiring()).externals },
-            ctx.deadline.reserve(ROLLBACK_RESERVE_MS).bound(),
+            { imagesDir, pidFile, externals: (await driver.restoreWiring()).externals, ...(lazyWorkDir ? { lazyWorkDir } : {}) },
+            restoreDeadline.bound(),
           );
           const restoredAt = Date.now();
           restoredPid = Number(readFileSync(pidFile, 'utf8').trim());
@@ -84,6 +92,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
         undo: async () => {
           store.keepFailureLog(record.id, 'restore.log');
           await driver.stop(); // kills whatever CRIU created, found through the restore intent's pidfile
+          if (record.lazy) await stopBackground(config.name, 'lazy-pages');
           rmSync(pidFile, { force: true });
         },
       },
@@ -102,7 +111,8 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
   writeJsonAtomic(store.statsPath(), summary);
   logger.info(describeSummary(summary));
   await retireOtherCopies(ctx, record);
-  if (!config.keep_images) records.removeImages(record.id);
+  // lazy: the images are still read while pages arrive; whoever sees the last page in removes them (lazy.ts)
+  if (!config.keep_images && !record.lazy) records.removeImages(record.id);
   records.releaseClaim(record.id);
   return summary;
 }

@@ -6,6 +6,8 @@
 import { OCF, OcfError, type OcfCode } from '../exit-codes.js';
 import type { ActionContext } from '../context.js';
 import { loadDriver } from '../../runtime/driver.js';
+import { existsSync } from 'node:fs';
+import { statusPath } from '../../criu/background-status.js';
 
 export async function monitor(ctx: ActionContext): Promise<OcfCode> {
   const config = ctx.config();
@@ -18,6 +20,11 @@ export async function monitor(ctx: ActionContext): Promise<OcfCode> {
       if (ctx.probe) return OCF.NOT_RUNNING;
       throw new OcfError(OCF.ERR_GENERIC, `container ${config.name} failed: ${status.detail}`);
     case 'running':
+      if (existsSync(statusPath(config.name, 'lazy-pages'))) {
+        const { checkLazyRestore } = await import('../../migrate/lazy-finish.js');
+        const broken = checkLazyRestore(config);
+        if (broken) throw new OcfError(OCF.ERR_GENERIC, broken);
+      }
       if (!ctx.probe) {
         try {
           await driver.healthCheck();

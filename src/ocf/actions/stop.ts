@@ -7,6 +7,8 @@ import type { ActionContext } from '../context.js';
 import { loadDriver } from '../../runtime/driver.js';
 import { logger } from '../../util/log.js';
 import { parseConfigForStop } from '../config.js';
+import { existsSync } from 'node:fs';
+import { statusPath } from '../../criu/background-status.js';
 
 export async function stop(ctx: ActionContext): Promise<OcfCode> {
   const config = ctx.configErrors.length ? parseConfigForStop(process.env) : ctx.config();
@@ -20,6 +22,17 @@ export async function stop(ctx: ActionContext): Promise<OcfCode> {
     await driver.stop();
   } catch (err) {
     throw new OcfError(OCF.ERR_GENERIC, `could not stop ${config.name}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (existsSync(statusPath(config.name, 'lazy-pages'))) {
+    // the container is gone: nothing is left to fetch pages for
+    const { stopBackground } = await import('../../migrate/lazy.js');
+    const { forgetBackground } = await import('../../criu/background-status.js');
+    await stopBackground(config.name, 'lazy-pages');
+    forgetBackground(config.name, 'lazy-pages');
+  }
+  if (existsSync(statusPath(config.name, 'page-server'))) {
+    const { finishPageServer } = await import('../../migrate/lazy-finish.js');
+    await finishPageServer(config, ctx.deadline.reserve(1000));
   }
   if (config.state_dir) {
     const { releaseLocalClaims } = await import('../../migrate/cleanup.js');
