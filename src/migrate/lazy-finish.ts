@@ -11,7 +11,7 @@ import { logger } from '../util/log.js';
 import type { Deadline } from '../util/deadline.js';
 import { forgetBackground, readBackground } from '../criu/background-status.js';
 import { RecordStore } from './record.js';
-import { lazyPagesProgress, lazyWorkDir, waitPageServer } from './lazy.js';
+import { killStrandedTree, lazyPagesProgress, lazyWorkDir, waitPageServer } from './lazy.js';
 import { describeSummary, summarize } from './summary.js';
 
 /** On the node that restored lazily: undefined while fine, else why the container's memory cannot be trusted. */
@@ -48,6 +48,7 @@ export async function finishPageServer(config: Config, deadline: Deadline): Prom
   }
   if (outcome !== 'succeeded') logger.warning(`the page server of ${config.name} ended badly (${outcome}): pages the target had not fetched are lost`);
   else logger.info(`the target has fetched all memory of ${config.name}`);
+  if (killStrandedTree(config.name)) logger.warning(`killed the frozen tree of ${config.name} that its page server left behind`);
   forgetBackground(config.name, 'page-server');
   const records = config.state_dir ? new RecordStore(new StateStore(config.state_dir, config.name)) : undefined;
   const record = records?.read();

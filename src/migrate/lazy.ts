@@ -17,8 +17,8 @@ import { backgroundState, forgetBackground, lazyDir, readBackground, outputPath,
 import { CriuError, criuLogTail, LOCK_BUSY, LOCK_BUSY_REASON, readLog } from '../criu/criu.js';
 import type { NetworkLock } from '../criu/args.js';
 import { run } from '../util/run.js';
-import { ensurePrivateDir, removeQuietly, writeJsonAtomic } from '../util/files.js';
-import { identityOf } from '../util/proc.js';
+import { ensurePrivateDir, readJson, removeQuietly, writeJsonAtomic } from '../util/files.js';
+import { identityOf, isAlive, type ProcessIdentity } from '../util/proc.js';
 import { runDir } from '../runtime/local-record.js';
 import type { EngineContext } from './context.js';
 import type { Deadline } from '../util/deadline.js';
@@ -92,6 +92,21 @@ function readOutput(name: string, role: BackgroundRole): string {
 
 /** The frozen tree of a lazy dump, which the page server's supervisor kills if the page server ends first. */
 const treePath = (name: string) => join(lazyDir(), `${name}.tree.json`);
+
+/**
+ * After the page server has ended: its frozen tree must not wake up here (the supervisor kills it, but it may have
+ * died with the page server). CRIU kills it itself after serving every page, so normally nothing is left.
+ */
+export function killStrandedTree(name: string): boolean {
+  let tree: ProcessIdentity | undefined;
+  try {
+    tree = readJson<ProcessIdentity>(treePath(name));
+  } catch { /* unreadable: nothing to go by */ }
+  removeQuietly(treePath(name));
+  if (!tree || !isAlive(tree)) return false;
+  process.kill(tree.pid, 'SIGKILL');
+  return true;
+}
 
 /** Gives the source its tree back: CRIU's death releases the frozen tasks, which then run on. */
 export async function abandonLazyDump(name: string): Promise<void> {

@@ -7,11 +7,11 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { failedActions, labDown, labUp, nodeExec, REPO, resourceNodes, SHARED_DIR, waitFor } from '../lab/lab.js';
-import { deleteResource, move, settled } from '../lab/cluster.js';
+import { failedActions, labDown, labUp, nodeExec, REPO, SHARED_DIR, waitFor } from '../lab/lab.js';
+import { move } from '../lab/cluster.js';
 import { agent, AGENT, mustAgent, migrate } from '../lab/agent-in-node.js';
 import { setFault, useFaultWrapper, workloadPids } from '../lab/faults.js';
-import { containerResource, counterFile, createAndWait, criuForTests, readCounter, startClient } from '../lab/scenario.js';
+import { containerResource, counterFile, createAndWait, criuForTests, removeResource, settleOnOne, readCounter, startClient } from '../lab/scenario.js';
 
 let criu = '';
 let wrapper = '';
@@ -24,18 +24,7 @@ t.before(async () => {
 });
 t.teardown(async () => { await labDown(); });
 
-async function settle(id: string): Promise<string[]> {
-  return waitFor(async () => {
-    const where = await resourceNodes(1, id);
-    return where.length === 1 && (await settled()) ? where : undefined;
-  }, { what: `${id} active on exactly one node, cluster idle`, timeoutMs: 120_000, intervalMs: 500 });
-}
 
-async function cleanupResource(id: string): Promise<void> {
-  await nodeExec(1, 'crm_resource', ['--clear', '--resource', id]);
-  await nodeExec(1, 'crm_resource', ['--cleanup', '--resource', id]);
-  await deleteResource(id);
-}
 
 t.test('restore fails on the target: the checkpoint is resumed, on one node, nothing lost', async (t) => {
   const id = 'flt-restore';
@@ -45,7 +34,7 @@ t.test('restore fails on the target: the checkpoint is resumed, on one node, not
   await new Promise((r) => setTimeout(r, 1500));
   await setFault(2, 'restore-fails', true);
   await move(id, 'node2');
-  const where = await settle(id);
+  const where = await settleOnOne(id);
   await setFault(2, 'restore-fails', false);
   t.same(where, ['node1'], 'Pacemaker ends with the container on node1 (node2 cannot restore)');
   t.equal((await workloadPids(counterFile(id))).length, 1, 'exactly one copy of the workload exists');
@@ -57,7 +46,7 @@ t.test('restore fails on the target: the checkpoint is resumed, on one node, not
   t.comment(`client: ${c.replies} replies, errors ${JSON.stringify(c.errors)}, longest pause ${c.max_gap_ms} ms`);
   const failures = await failedActions(1);
   t.ok(failures.some((f) => f.includes('migrate_from') || f.includes('start')), 'the failed restore is reported to Pacemaker');
-  await cleanupResource(id);
+  await removeResource(id);
 });
 
 t.test('CRIU killed mid-dump: the container keeps running on exactly one node', async (t) => {
@@ -66,7 +55,7 @@ t.test('CRIU killed mid-dump: the container keeps running on exactly one node', 
   const before = readCounter(counterFile(id));
   await setFault(1, 'dump-killed', true);
   await move(id, 'node2');
-  const where = await settle(id);
+  const where = await settleOnOne(id);
   await setFault(1, 'dump-killed', false);
   t.equal(where.length, 1, `active on one node (${where.join(',')})`);
   t.equal((await workloadPids(counterFile(id))).length, 1, 'exactly one copy of the workload exists');
@@ -77,7 +66,7 @@ t.test('CRIU killed mid-dump: the container keeps running on exactly one node', 
     : 'Pacemaker recovered the failed migrate_to by stop + start: the workload was restarted (no complete checkpoint existed)');
   const nft = await nodeExec(1, 'sh', ['-c', `for p in $(pgrep -f ${counterFile(id)}); do nsenter --net=/proc/$p/ns/net nft list tables; done`]);
   t.notMatch(nft.stdout, /CRIU-/, 'no CRIU network lock left in the container');
-  await cleanupResource(id);
+  await removeResource(id);
 });
 
 /** Starts, on node1 and without Pacemaker, a container holding `sizeMiB` of memory; returns once it counts. */

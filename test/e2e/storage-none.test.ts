@@ -7,11 +7,11 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { failedActions, LAB_SH, labDown, labUp, nodeExec, pacemakerLog, resourceNodes, waitFor, type NodeId } from '../lab/lab.js';
-import { deleteResource, move, clear, settled } from '../lab/cluster.js';
+import { failedActions, LAB_SH, labDown, labUp, nodeExec, pacemakerLog, waitFor, type NodeId } from '../lab/lab.js';
+import { move, clear } from '../lab/cluster.js';
 import { agent } from '../lab/agent-in-node.js';
 import { workloadPids } from '../lab/faults.js';
-import { containerResource, counterFile, createAndWait, criuForTests, readCounter, startClient, waitRunningOn } from '../lab/scenario.js';
+import { containerResource, counterFile, createAndWait, criuForTests, removeResource, settleOnOne, readCounter, startClient, waitRunningOn } from '../lab/scenario.js';
 
 const STATE = '/var/lib/ferry';
 let criu = '';
@@ -47,18 +47,7 @@ async function leftovers(node: NodeId, id: string): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean);
 }
 
-async function settle(id: string): Promise<string[]> {
-  return waitFor(async () => {
-    const where = await resourceNodes(1, id);
-    return where.length === 1 && (await settled()) ? where : undefined;
-  }, { what: `${id} active on exactly one node, cluster idle`, timeoutMs: 120_000, intervalMs: 500 });
-}
 
-async function cleanupResource(id: string): Promise<void> {
-  await nodeExec(1, 'crm_resource', ['--clear', '--resource', id]);
-  await nodeExec(1, 'crm_resource', ['--cleanup', '--resource', id]);
-  await deleteResource(id);
-}
 
 /** Waits until node `n` is receiving images for `id`, then returns (the transfer is in flight). */
 async function transferInFlight(n: NodeId, id: string): Promise<void> {
@@ -93,7 +82,7 @@ t.test('moved live with no shared storage: the images cross mn0, nothing is left
   t.same(await leftovers(2, id), [], 'node2 kept no images or claims');
   t.match(await pacemakerLog(1, 400), new RegExp(`sending checkpoint \\S+ to node2 via node2\\.mn`), 'the log names the network');
   t.same(await failedActions(1), [], 'no failed actions');
-  await cleanupResource(id);
+  await removeResource(id);
 });
 
 t.test('mn0 down: the images take the back-channel and the log says why', async (t) => {
@@ -110,7 +99,7 @@ t.test('mn0 down: the images take the back-channel and the log says why', async 
   const log = await pacemakerLog(1, 400);
   t.match(log, /migration traffic to node2 goes to node2 \(10\.78\.0\.2\): node2\.mn \(10\.79\.0\.2\) [^;]*(not routed|does not answer)/, 'why the back-channel');
   t.same(await failedActions(1), [], 'no failed actions');
-  await cleanupResource(id);
+  await removeResource(id);
 });
 
 t.test('require_migration_network=true with mn0 down: refused before freezing, keeps running on node1', async (t) => {
@@ -131,7 +120,7 @@ t.test('require_migration_network=true with mn0 down: refused before freezing, k
   t.equal(readCounter(counterFile(id))?.instance, before?.instance, 'the same process, never frozen');
   t.same(await leftovers(1, id), [], 'no checkpoint was made');
   await nodeExec(1, 'crm_resource', ['--resource', id, '--set-parameter', 'is-managed', '--meta', '--parameter-value', 'true']);
-  await cleanupResource(id);
+  await removeResource(id);
 });
 
 async function interruptedTransfer(t: Test, id: string, ip: string, interrupt: () => Promise<void>, repair: () => Promise<void>) {
@@ -142,7 +131,7 @@ async function interruptedTransfer(t: Test, id: string, ip: string, interrupt: (
   await move(id, 'node2');
   await transferInFlight(2, id);
   await interrupt();
-  const where = await settle(id);
+  const where = await settleOnOne(id);
   await repair();
   t.equal(where.length, 1, `active on one node (${where.join(',')})`);
   t.equal((await workloadPids(counterFile(id))).length, 1, 'exactly one copy of the workload exists');
@@ -161,7 +150,7 @@ async function interruptedTransfer(t: Test, id: string, ip: string, interrupt: (
       .catch(() => undefined);
     t.same(await partial(), [], `no partial transfer left on node${n}`);
   }
-  await cleanupResource(id);
+  await removeResource(id);
 }
 
 t.test('the target\'s helper killed mid-transfer: one node, same process', async (t) => {

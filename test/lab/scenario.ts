@@ -4,8 +4,8 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { clientExec, LAB_DIR, resourceNodes, SHARED_DIR, waitFor, WORKLOAD_DIR } from './lab.js';
-import { clear, createResource, move, settled, type ContainerResource } from './cluster.js';
+import { clientExec, LAB_DIR, nodeExec, resourceNodes, SHARED_DIR, waitFor, WORKLOAD_DIR } from './lab.js';
+import { clear, createResource, deleteResource, move, settled, type ContainerResource } from './cluster.js';
 
 export interface Counter { value: number; instance: string }
 
@@ -100,5 +100,19 @@ export async function createAndWait(resource: ContainerResource, node: string): 
   await waitFor(() => (readCounter(counterFile(resource.id))?.value ?? 0) > 2, { what: `${resource.id}'s counter`, timeoutMs: 20_000 });
 }
 
+/** Waits until Pacemaker is idle with the resource active on exactly one node; returns that node. */
+export async function settleOnOne(id: string): Promise<string[]> {
+  return waitFor(async () => {
+    const where = await resourceNodes(1, id);
+    return where.length === 1 && (await settled()) ? where : undefined;
+  }, { what: `${id} active on exactly one node, cluster idle`, timeoutMs: 120_000, intervalMs: 500 });
+}
+
+/** Removes a test's resource with its constraints and failure history. */
+export async function removeResource(id: string): Promise<void> {
+  await nodeExec(1, 'crm_resource', ['--clear', '--resource', id]);
+  await nodeExec(1, 'crm_resource', ['--cleanup', '--resource', id]);
+  await deleteResource(id);
+}
 
 export { criuForTests } from './criu-for-tests.js';

@@ -13,6 +13,12 @@ export async function monitor(ctx: ActionContext): Promise<OcfCode> {
   const config = ctx.config();
   const driver = await loadDriver(config);
   const status = driver.status();
+  if (status.state !== 'stopped' && existsSync(statusPath(config.name, 'lazy-pages'))) {
+    // checked first: a process whose pages stopped arriving may have died of it, and this says why
+    const { checkLazyRestore } = await import('../../migrate/lazy-finish.js');
+    const broken = checkLazyRestore(config);
+    if (broken) throw new OcfError(OCF.ERR_GENERIC, broken);
+  }
   switch (status.state) {
     case 'stopped':
       return OCF.NOT_RUNNING;
@@ -20,11 +26,6 @@ export async function monitor(ctx: ActionContext): Promise<OcfCode> {
       if (ctx.probe) return OCF.NOT_RUNNING;
       throw new OcfError(OCF.ERR_GENERIC, `container ${config.name} failed: ${status.detail}`);
     case 'running':
-      if (existsSync(statusPath(config.name, 'lazy-pages'))) {
-        const { checkLazyRestore } = await import('../../migrate/lazy-finish.js');
-        const broken = checkLazyRestore(config);
-        if (broken) throw new OcfError(OCF.ERR_GENERIC, broken);
-      }
       if (!ctx.probe) {
         try {
           await driver.healthCheck();
