@@ -44,6 +44,22 @@ export function dumpArgs(r: DumpRequest): string[] {
   ];
 }
 
+/** A pre-copy round: the memory dirtied since `parentDir` (relative to imagesDir), the container left running. */
+export interface PreDumpRequest { pid: number; imagesDir: string; parentDir: string | undefined }
+
+export function preDumpArgs(r: PreDumpRequest): string[] {
+  return [
+    'pre-dump', '--tree', String(r.pid), '--images-dir', r.imagesDir, '--track-mem',
+    ...(r.parentDir ? ['--prev-images-dir', r.parentDir] : []),
+    ...common('pre-dump.log'),
+  ];
+}
+
+/** The final dump of an iterative migration: only what changed since the last pre-dump round. */
+export function finalDumpArgs(r: DumpRequest & { parentDir: string }): string[] {
+  return [...dumpArgs(r), '--track-mem', '--prev-images-dir', r.parentDir];
+}
+
 export function lazyDumpArgs(r: LazyDumpRequest): string[] {
   return [
     ...dumpArgs(r),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { run, type RunResult } from '../util/run.js';
 import { ensurePrivateDir } from '../util/files.js';
 import { runDir } from '../runtime/local-record.js';
-import { checkArgs, dumpArgs, restoreArgs, type DumpRequest, type RestoreRequest } from './args.js';
+import { checkArgs, dumpArgs, finalDumpArgs, preDumpArgs, restoreArgs, type DumpRequest, type PreDumpRequest, type RestoreRequest } from './args.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './stats.js';
 
 export class CriuError extends Error {
@@ -71,6 +71,16 @@ export class Criu {
 
   async dump(request: DumpRequest, timeoutMs?: number): Promise<DumpStats> {
     const r = await this.serialized('dump', dumpArgs(request), request.imagesDir, 'dump.log', timeoutMs);
+    return parseDumpStats(`${r.stdout}\n${r.stderr}`);
+  }
+
+  async preDump(request: PreDumpRequest, timeoutMs?: number): Promise<DumpStats> {
+    const r = await this.serialized('pre-dump', preDumpArgs(request), request.imagesDir, 'pre-dump.log', timeoutMs);
+    return parseDumpStats(`${r.stdout}\n${r.stderr}`);
+  }
+
+  async finalDump(request: DumpRequest & { parentDir: string }, timeoutMs?: number): Promise<DumpStats> {
+    const r = await this.serialized('dump', finalDumpArgs(request), request.imagesDir, 'dump.log', timeoutMs);
     return parseDumpStats(`${r.stdout}\n${r.stderr}`);
   }
 

@@ -49,6 +49,8 @@ export interface MigrationRecord {
    * claim on every one of them (see migrate/peer-claims.ts); absent with shared storage (one copy).
    */
   copies?: string[];
+  /** Iterative migration: the pre-copy rounds (pages written, duration, frozen ms) and why they stopped. */
+  precopy?: { rounds: { pages: number; ms: number; frozenMs: number }[]; why: string };
   /** Lazy migration: where the source serves the pages the images lack (once: see migrate/lazy.ts). */
   lazy?: PageServerAddress;
   /** Lazy migration: wall-clock ms when the last page had arrived on the restoring node. */

@@ -18,6 +18,7 @@ import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
 import { chooseTransferPath, sendCheckpoint, type TransferPath } from './transfer.js';
 import { abandonLazyDump, pageServerAddress, startLazyDump } from './lazy.js';
+import { precopy, type PrecopyReport } from './precopy.js';
 import type { PageServerAddress } from '../criu/args.js';
 
 
@@ -31,6 +32,13 @@ function sealImages(dir: string): void {
  */
 async function withPageServer(ctx: EngineContext, target: string, plan: Extract<Plan, { ok: true }>, path: TransferPath | undefined):
   Promise<{ plan: Extract<Plan, { ok: true }>; serve: PageServerAddress | undefined }> {
+  if (plan.type === 'iterative' && path) {
+    const problem = 'shared storage or DRBD (with storage=none the pre-copy rounds do not travel yet)';
+    if (ctx.config.migration_type_strict) {
+      throw new OcfError(OCF.ERR_CONFIGURED, `not migrating ${ctx.config.name} to ${target}: iterative migration needs ${problem} and migration_type_strict=true`);
+    }
+    return { plan: { ...plan, type: 'simple', fallbacks: [...plan.fallbacks, `iterative needs ${problem}: falling back to simple`] }, serve: undefined };
+  }
   if (plan.type !== 'lazy') return { plan, serve: undefined };
   const found = await pageServerAddress(ctx, target, path);
   if ('address' in found) return { plan, serve: found };
@@ -62,6 +70,7 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
     phase: 'dumping', dumpStartedAt: Date.now(), updatedAt: '', ...(serve ? { lazy: serve } : {}),
   };
   const dumpDeadline = ctx.deadline.reserve(ROLLBACK_RESERVE_MS);
+  let pre: PrecopyReport | undefined;
 
   try {
     await runPhases([
@@ -80,6 +89,14 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
         },
       },
       {
+        name: 'pre-copy',
+        run: async () => {
+          if (plan.type !== 'iterative') return;
+          pre = await precopy(ctx, pid, imagesDir, dumpDeadline);
+          record = records.update(record, { precopy: { rounds: pre.rounds.map((r) => ({ pages: r.pagesWritten, ms: r.ms, frozenMs: r.frozenMs })), why: pre.why } });
+        },
+      },
+      {
         name: 'freeze+dump',
         run: async () => {
           logger.info(`checkpointing ${config.name} (pid ${pid}) for ${target}: ${plan.type} migration`);
@@ -90,6 +107,9 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
             // the tree stays frozen here until the target has fetched every page (then CRIU kills it)
             await startLazyDump(ctx, { pid, imagesDir, networkLock: caps.networkLock, serve }, dumpDeadline);
             record = { ...record, dumpStartedAt, dumpedAt: Date.now() };
+          } else if (pre?.parentDir) {
+            const dumpStats = await ctx.criu.finalDump({ pid, imagesDir, networkLock: caps.networkLock, parentDir: pre.parentDir }, dumpDeadline.bound());
+            record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };
           } else {
             const dumpStats = await ctx.criu.dump({ pid, imagesDir, networkLock: caps.networkLock }, dumpDeadline.bound());
             record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };

@@ -19,6 +19,9 @@ export interface MigrationSummary {
   pagesRestored: number | undefined;
   /** Lazy migrations: from the start of the freeze until the last page had arrived on the target. */
   allMemoryMs?: number | undefined;
+  /** Iterative migrations: pages written by each pre-copy round, and why pre-copy stopped. */
+  precopyRounds?: number[];
+  precopyStop?: string;
 }
 
 const us2ms = (us: number | undefined) => (us === undefined ? undefined : Math.round(us / 100) / 10);
@@ -39,6 +42,7 @@ export function summarize(r: MigrationRecord): MigrationSummary {
     pagesWritten: r.dumpStats?.pagesWritten,
     bytesWritten: r.dumpStats?.pagesWritten !== undefined ? r.dumpStats.pagesWritten * 4096 : undefined,
     pagesRestored: r.restoreStats?.pagesRestored,
+    ...(r.precopy ? { precopyRounds: r.precopy.rounds.map((x) => x.pages), precopyStop: r.precopy.why } : {}),
     ...(r.lazy ? { allMemoryMs: r.lazyDoneAt !== undefined ? r.lazyDoneAt - r.dumpStartedAt : undefined } : {}),
   };
 }
@@ -47,6 +51,7 @@ export function describeSummary(s: MigrationSummary): string {
   const mib = s.bytesWritten !== undefined ? `${(s.bytesWritten / 1048576).toFixed(1)} MiB` : '? MiB';
   return `migrated ${s.name} ${s.source} -> ${s.target} (${s.type}): downtime ${s.downtimeMs ?? "?"} ms `
     + `(dump ${s.dumpMs ?? '?'} ms, hand-over ${s.handoverMs ?? '?'} ms, restore ${s.restoreMs ?? '?'} ms), `
+    + (s.precopyRounds ? `after ${s.precopyRounds.length} pre-copy round(s) of ${s.precopyRounds.join('/')} pages, ` : '')
     + (s.type === 'lazy'
       ? `memory fetched on demand${s.allMemoryMs !== undefined ? `, all of it in ${s.allMemoryMs} ms` : ''}`
       : `frozen ${s.frozenMs ?? '?'} ms, ${mib} of memory (${s.pagesWritten ?? '?'} pages)`);

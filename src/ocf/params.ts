@@ -127,7 +127,12 @@ export const PARAMS = {
       + 'container runs, then a short final dump (needs soft-dirty memory tracking in the kernel). "lazy": restore '
       + 'first and fetch the remaining pages on demand from the source (needs userfaultfd). "iterative+lazy": both. '
       + 'When a node pair lacks what a type needs, Ferry falls back to a simpler type and logs why, unless '
-      + 'migration_type_strict is true. This version performs simple migrations; the others fall back to simple.',
+      + 'migration_type_strict is true. "iterative" copies rounds while the container runs (see max_iterations, '
+      + 'converge_pages, max_growth_percent, downtime_target_ms). "lazy" needs the peers\' helpers or a resolvable '
+      + 'peer name for the page server, and during its last phase the container lives on both nodes: if the '
+      + 'source dies before every page has arrived, the container on the target is lost (monitor then reports it '
+      + 'failed, and Pacemaker restarts it). "iterative+lazy" falls back to the better of its halves that the node '
+      + 'pair supports (CRIU\'s lazy restore fetches pre-copied pages again, see the README).',
   }, 'iterative', oneOf(MIGRATION_TYPES)),
 
   migration_type_strict: withDefault('boolean', {
@@ -136,6 +141,30 @@ export const PARAMS = {
       + 'anything is frozen, with the missing feature in the exit reason, instead of falling back to a simpler '
       + 'type. The container keeps running on the source.',
   }, 'false', bool),
+
+  max_iterations: withDefault('integer', {
+    shortdesc: 'Most pre-copy rounds of an iterative migration',
+    longdesc: 'Iterative migration copies memory in rounds while the container runs; after this many rounds it '
+      + 'freezes the container for the final dump whatever is left.',
+  }, '8', integer(1, 64)),
+
+  converge_pages: withDefault('integer', {
+    shortdesc: 'Pages per round under which pre-copy has converged',
+    longdesc: 'An iterative migration freezes for the final dump once a pre-copy round wrote at most this many '
+      + 'pages (4 KiB each).',
+  }, '64', integer(0, 1 << 30)),
+
+  max_growth_percent: withDefault('integer', {
+    shortdesc: 'Growth between rounds that ends pre-copy',
+    longdesc: 'When a pre-copy round writes more than this percentage above the round before, the container dirties '
+      + 'memory faster than it is copied: further rounds would not help, so the final dump follows.',
+  }, '10', integer(0, 1000)),
+
+  downtime_target_ms: withDefault('integer', {
+    shortdesc: 'Downtime an iterative migration aims for (ms)',
+    longdesc: 'Pre-copy stops as soon as the estimated downtime of the final dump (the pages the last round wrote, '
+      + 'at the rate it wrote them, plus the fixed cost of freezing) is within this target.',
+  }, '300', integer(1, 600_000)),
 
   migration_network_suffix: withDefault('string', {
     shortdesc: 'Name suffixes of the dedicated migration network',

@@ -4,7 +4,7 @@
  * go through a shell.
  */
 import t from 'tap';
-import { checkArgs, dumpArgs, restoreArgs } from '../../src/criu/args.js';
+import { checkArgs, dumpArgs, finalDumpArgs, lazyDumpArgs, lazyPagesArgs, preDumpArgs, restoreArgs } from '../../src/criu/args.js';
 
 /** The value following `option`, or undefined when the option is absent. */
 function valueOf(args: string[], option: string): string | undefined {
@@ -67,4 +67,46 @@ t.test('check: the whole check, or one feature', async (t) => {
   t.same(checkArgs(), ['check']);
   t.same(checkArgs('mem_dirty_track'), ['check', '--feature', 'mem_dirty_track']);
   t.same(checkArgs('uffd-noncoop'), ['check', '--feature', 'uffd-noncoop']);
+});
+
+t.test('pre-dump: memory only, tracked, chained to the round before when there is one', async (t) => {
+  const first = preDumpArgs({ pid: 42, imagesDir: '/s/img/pre-1', parentDir: undefined });
+  t.equal(first[0], 'pre-dump');
+  t.equal(valueOf(first, '--tree'), '42');
+  t.equal(valueOf(first, '--images-dir'), '/s/img/pre-1');
+  t.ok(first.includes('--track-mem'), 'soft-dirty tracking, so the next round writes only what changed');
+  t.notOk(first.includes('--prev-images-dir'), 'the first round has no parent');
+  t.notOk(first.includes('--tcp-established'), 'no sockets in a pre-dump');
+  t.equal(valueOf(first, '--log-file'), 'pre-dump.log', 'its own log, not the final dump\'s');
+  const second = preDumpArgs({ pid: 42, imagesDir: '/s/img/pre-2', parentDir: '../pre-1' });
+  t.equal(valueOf(second, '--prev-images-dir'), '../pre-1', 'relative to its images directory, as CRIU wants');
+});
+
+t.test('final dump of an iterative migration: a full dump\'s options plus the last round as parent', async (t) => {
+  const args = finalDumpArgs({ pid: 7, imagesDir: '/s/img', networkLock: 'nftables', parentDir: 'pre-3' });
+  t.same(args.slice(0, dumpArgs({ pid: 7, imagesDir: '/s/img', networkLock: 'nftables' }).length), dumpArgs({ pid: 7, imagesDir: '/s/img', networkLock: 'nftables' }));
+  t.ok(args.includes('--track-mem'));
+  t.equal(valueOf(args, '--prev-images-dir'), 'pre-3');
+});
+
+t.test('lazy dump: serves the missing pages on the given address and port, says when ready on the status fd', async (t) => {
+  const args = lazyDumpArgs({ pid: 9, imagesDir: '/s/img', networkLock: 'nftables', serve: { address: '10.79.0.1', port: 40123 }, statusFd: 3 });
+  t.ok(args.includes('--lazy-pages'));
+  t.equal(valueOf(args, '--address'), '10.79.0.1', 'one address, never all of them');
+  t.equal(valueOf(args, '--port'), '40123');
+  t.equal(valueOf(args, '--status-fd'), '3');
+  t.equal(valueOf(args, '--network-lock'), 'nftables', 'still a full dump otherwise');
+});
+
+t.test('lazy restore and its lazy-pages daemon share a work directory (the socket), pages come from the source', async (t) => {
+  const restore = restoreArgs({ imagesDir: '/s/img', pidFile: '/run/p', externals: [], lazyWorkDir: '/run/ferry/lazy/c.work' });
+  t.ok(restore.includes('--lazy-pages'));
+  t.equal(valueOf(restore, '--work-dir'), '/run/ferry/lazy/c.work');
+  t.notOk(restoreArgs({ imagesDir: '/s/img', pidFile: '/run/p', externals: [] }).includes('--lazy-pages'), 'not without a work dir');
+  const daemon = lazyPagesArgs({ imagesDir: '/s/img', workDir: '/run/ferry/lazy/c.work', from: { address: '10.79.0.1', port: 40123 } });
+  t.equal(daemon[0], 'lazy-pages');
+  t.ok(daemon.includes('--page-server'), 'pages from the network, not from local images');
+  t.equal(valueOf(daemon, '--address'), '10.79.0.1');
+  t.equal(valueOf(daemon, '--port'), '40123');
+  t.equal(valueOf(daemon, '--work-dir'), '/run/ferry/lazy/c.work');
 });
