@@ -16,7 +16,7 @@ count, cursor = 0, 0
 instance = secrets.token_hex(8)
 while True:
     count += 1
-    for _ in range(dirty_per_tick // PAGE):
+    for _ in range(dirty_per_tick // PAGE if size else 0):
         buf[cursor] = (buf[cursor] + 1) & 0xFF
         cursor = (cursor + PAGE) % max(size, PAGE)
     tmp = counter_file + '.tmp'

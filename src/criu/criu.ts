@@ -54,9 +54,9 @@ export class Criu {
    * evacuation) collide there ("Can't create a directory (-17)" in the parasite) and one fails.
    */
   // --close: CRIU and the trees it restores must not inherit the lock's descriptor (it would be checkpointed next time)
-  private async serialized(op: string, args: string[], dir: string, log: string, timeoutMs?: number): Promise<RunResult> {
+  private async serialized(op: string, args: string[], dir: string, log: string, timeoutMs?: number, signal?: AbortSignal): Promise<RunResult> {
     const locked = this.lockedCommand(args, timeoutMs);
-    const r = await run(locked.file, locked.args, { allowFailure: true, ...(timeoutMs ? { timeoutMs } : {}) });
+    const r = await run(locked.file, locked.args, { allowFailure: true, killTree: true, ...(timeoutMs ? { timeoutMs } : {}), ...(signal ? { signal } : {}) });
     if (r.exitCode === LOCK_BUSY) throw new CriuError(op, r.exitCode, 'not started', LOCK_BUSY_REASON);
     failIfNeeded(op, r, dir, log);
     return r;
@@ -84,9 +84,9 @@ export class Criu {
     return parseDumpStats(`${r.stdout}\n${r.stderr}`);
   }
 
-  async restore(request: RestoreRequest, timeoutMs?: number): Promise<RestoreStats> {
+  async restore(request: RestoreRequest, timeoutMs?: number, signal?: AbortSignal): Promise<RestoreStats> {
     // with a work dir (lazy restores) CRIU writes its log there
-    const r = await this.serialized('restore', restoreArgs(request), request.lazyWorkDir ?? request.imagesDir, 'restore.log', timeoutMs);
+    const r = await this.serialized('restore', restoreArgs(request), request.lazyWorkDir ?? request.imagesDir, 'restore.log', timeoutMs, signal);
     return parseRestoreStats(`${r.stdout}\n${r.stderr}`);
   }
 

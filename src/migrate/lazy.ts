@@ -161,6 +161,15 @@ export function lazyPagesProgress(name: string): { state: 'none' | 'running' | '
   return { state: 'failed', why: `${s.how}${criuLogTail(readLog(lazyWorkDir(name), 'lazy-pages.log')) ? `: ${criuLogTail(readLog(lazyWorkDir(name), 'lazy-pages.log'))}` : ''}` };
 }
 
+/** An abort signal raised when this node's lazy-pages daemon fails (polled: it is a file the supervisor writes). */
+export function watchLazyPages(name: string): { signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    if (lazyPagesProgress(name).state === 'failed') controller.abort();
+  }, 100);
+  return { signal: controller.signal, stop: () => clearInterval(timer) };
+}
+
 /** On the source: waits (until `deadline`) for the page server to end; how it ended, or 'running'. */
 export async function waitPageServer(name: string, deadline: Deadline): Promise<'none' | 'running' | 'succeeded' | string> {
   for (;;) {

@@ -15,6 +15,10 @@
  *
  * Pacemaker never runs start while it believes the resource is active elsewhere and always stops a node's copy
  * before starting another, so a claim left by a node that has since been stopped (or fenced) may be taken over.
+ *
+ * storage=none: each node has its own STATE_DIR/NAME. The source sends the sealed checkpoint with this record
+ * (copies: [source, target]) to the target's helper; the target adopts it in migrate_from (or start). Claims then
+ * span the nodes: see peer-claims.ts. A lazy checkpoint (record.lazy) can be restored once: see lazy.ts.
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';

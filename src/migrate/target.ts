@@ -17,7 +17,7 @@ import { type MigrationRecord } from './record.js';
 import { describeSummary, summarize, type MigrationSummary } from './summary.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
 import { claimOtherCopies, releaseOtherCopies, retireOtherCopies } from './peer-claims.js';
-import { startLazyPages, stopBackground } from './lazy.js';
+import { startLazyPages, stopBackground, watchLazyPages } from './lazy.js';
 
 export type RestoreMode = 'migrate' | 'resume' | 'rollback';
 
@@ -80,10 +80,12 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           const restoreDeadline = ctx.deadline.reserve(ROLLBACK_RESERVE_MS);
           lazySpent = record.lazy !== undefined;
           const lazyWorkDir = record.lazy ? await startLazyPages(ctx, imagesDir, record.lazy, restoreDeadline) : undefined;
+          // a lazy restore whose pages stop coming would wait for them until the deadline: give up when lazy-pages does
+          const watch = lazyWorkDir ? watchLazyPages(config.name) : undefined;
           const restoreStats = await ctx.criu.restore(
             { imagesDir, pidFile, externals: (await driver.restoreWiring()).externals, ...(lazyWorkDir ? { lazyWorkDir } : {}) },
-            restoreDeadline.bound(),
-          );
+            restoreDeadline.bound(), watch?.signal,
+          ).finally(() => watch?.stop());
           const restoredAt = Date.now();
           restoredPid = Number(readFileSync(pidFile, 'utf8').trim());
           await driver.adoptRestored(restoredPid);

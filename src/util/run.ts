@@ -5,6 +5,7 @@
 import { execa } from './third-party.js';
 import { logger } from './log.js';
 import { currentDeadline } from './deadline.js';
+import { childrenOf } from './proc.js';
 
 export interface RunOptions {
   /** Upper bound for this command; the action's deadline bounds it further. */
@@ -14,6 +15,13 @@ export interface RunOptions {
   cwd?: string;
   /** Return the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
+  /**
+   * On timeout or abort, kill the command's descendants too, first: a wrapper (flock) killed alone would leave
+   * the real work (CRIU) running on, unseen, after we have given up on it.
+   */
+  killTree?: boolean;
+  /** Ends the command early, as a timeout would (a lazy restore whose pages stopped coming). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -61,7 +69,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   logger.debug(`running: ${command}`);
   const subprocess = execa(file, args, {
     reject: false,
-    timeout: timeoutMs,
+    ...(options.killTree ? {} : { timeout: timeoutMs }),
     forceKillAfterDelay: 2000,
     stdin: options.input === undefined ? 'ignore' : 'pipe',
     ...(options.input !== undefined ? { input: options.input } : {}),
@@ -74,7 +82,20 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   subprocess.once('exit', () => {
     setTimeout(() => { subprocess.stdout?.destroy(); subprocess.stderr?.destroy(); }, PIPE_GRACE_MS).unref();
   });
+  let killedTree = false;
+  const killTree = () => {
+    if (killedTree || subprocess.exitCode !== null || subprocess.pid === undefined) return;
+    killedTree = true;
+    for (const pid of descendantsOf(subprocess.pid).reverse()) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    subprocess.kill('SIGKILL');
+  };
+  const timer = options.killTree && timeoutMs !== undefined ? setTimeout(killTree, timeoutMs) : undefined;
+  options.signal?.addEventListener('abort', killTree, { once: true });
+  if (options.signal?.aborted) killTree();
   const result = await subprocess;
+  if (timer) clearTimeout(timer);
+  options.signal?.removeEventListener('abort', killTree);
+  if (killedTree) Object.assign(result, { failed: true, timedOut: !options.signal?.aborted });
   const stdout = typeof result.stdout === 'string' ? result.stdout : '';
   const stderr = typeof result.stderr === 'string' ? result.stderr : '';
   const exitCode = result.exitCode ?? -1;
@@ -83,4 +104,11 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   }
   if (result.failed) logger.debug(`${command}: ${describeEnd(result.exitCode, result.signal ?? undefined, result.timedOut)}`);
   return { command, exitCode, stdout, stderr, timedOut: result.timedOut, signal: result.signal ?? undefined };
+}
+
+/** Every descendant of `pid`, parents before children. */
+function descendantsOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const child of childrenOf(pid)) out.push(child, ...descendantsOf(child));
+  return out;
 }

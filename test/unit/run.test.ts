@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { execa } from 'execa';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, lastLines, renderCommand, run } from '../../src/util/run.js';
@@ -138,4 +138,40 @@ t.test('lastLines keeps the last lines of a text, joined for one line', async (t
   t.equal(lastLines('a\nb\nc\nd\n'), 'b | c | d');
   t.equal(lastLines('only'), 'only');
   t.equal(lastLines('a\nb\nc', 1), 'c');
+});
+
+/** Whether a process with this PID exists (and is not a zombie). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+t.test('killTree: a timeout kills what the wrapper started, not only the wrapper (flock around CRIU)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-run-'));
+  const pidFile = join(dir, 'child.pid');
+  // the child writes its pid, then the wrapper waits on it, as flock waits on CRIU
+  const r = await run('sh', ['-c', 'sleep 30 & echo $! > "$1"; wait', 'sh', pidFile], { timeoutMs: 300, killTree: true, allowFailure: true });
+  t.ok(r.timedOut, 'reported as timed out');
+  const child = Number(readFileSync(pidFile, 'utf8'));
+  await new Promise((r) => setTimeout(r, 100));
+  t.notOk(alive(child), `the wrapper's child ${child} is gone too`);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+t.test('killTree: an abort signal ends the command early the same way', async (t) => {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 100);
+  const started = Date.now();
+  const r = await run('sh', ['-c', 'sleep 30 & wait'], { killTree: true, signal: controller.signal, allowFailure: true, timeoutMs: 10_000 });
+  t.ok(Date.now() - started < 5000, 'ended well before its time limit');
+  t.notOk(r.timedOut, 'an abort is not a timeout');
+  t.not(r.exitCode, 0, 'and not a success');
+});
+
+t.test('without killTree a plain timeout still works', async (t) => {
+  const r = await run('sleep', ['30'], { timeoutMs: 200, allowFailure: true });
+  t.ok(r.timedOut);
 });
