@@ -7,6 +7,7 @@ import { loadDriver } from '../runtime/driver.js';
 import { engineContext } from '../migrate/context.js';
 import { precheck, type Finding } from '../migrate/precheck.js';
 import { peerChecks } from '../migrate/peer-checks.js';
+import { reachPeer } from '../migrate/peer.js';
 import { Deadline } from '../util/deadline.js';
 import { containerResources, localNode } from './pacemaker.js';
 
@@ -22,8 +23,9 @@ export async function check(resourceId: string, target: string): Promise<CheckOu
   if (!parsed.config.state_dir) throw new Error(`${resourceId} has no state_dir: it cannot be migrated live`);
   const node = await localNode();
   const ctx = engineContext(parsed.config, node, await loadDriver(parsed.config), Deadline.in(60_000));
-  const { findings, caps } = await precheck(ctx, target);
-  findings.push(...await peerChecks(parsed.config, node, target, caps?.criuVersion));
+  const peer = await reachPeer(ctx, target);
+  const { findings, caps } = await precheck(ctx, target, peer);
+  findings.push(...peerChecks(parsed.config, node, peer, caps?.criuVersion));
   return { resource: resourceId, node, target, ok: !findings.some((f) => f.fatal), findings };
 }
 

@@ -19,6 +19,18 @@ export interface HealthAnswer {
   ok: true; protocol: number; version: string; node: string; time: number; criuVersion: string | undefined;
   /** Where this helper keeps checkpoints (must be the resources' state_dir for storage=none). */
   dir: string;
+  /** What this node can do, once the helper has found out (criu check runs once per boot, in the background). */
+  node_features?: PeerFeatures;
+}
+
+/** A node's side of the pre-migration checks, as its helper reports them. */
+export interface PeerFeatures {
+  criuCheckOk: boolean;
+  memDirtyTrack: boolean;
+  uffdNoncoop: boolean;
+  lazyTransportProblem?: string | undefined;
+  memAvailableBytes: number;
+  dirFreeBytes: number;
 }
 /** A checkpoint of an unfinished migration that the answering node could resume. */
 export interface HeldCheckpoint { id: string; source: string; target: string; dumpedAt: number }

@@ -5,13 +5,29 @@ import { ensurePrivateDir } from '../util/files.js';
 import { logger, flushLogs } from '../util/log.js';
 import { localNodeName } from '../util/node-name.js';
 import { Criu } from '../criu/criu.js';
+import { capabilities, type Capabilities } from '../criu/capabilities.js';
+import { detectLazyPipeProblem } from '../criu/pipe-limit.js';
+import { freeBytes } from '../storage/state-store.js';
+import { availableMemoryBytes } from '../util/memory.js';
+import type { PeerFeatures } from './protocol.js';
+
+function nodeFeatures(caps: Capabilities, dir: string): PeerFeatures {
+  return {
+    criuCheckOk: caps.criuCheck.ok, memDirtyTrack: caps.memDirtyTrack, uffdNoncoop: caps.uffdNoncoop,
+    lazyTransportProblem: detectLazyPipeProblem(), memAvailableBytes: availableMemoryBytes(), dirFreeBytes: freeBytes(dir),
+  };
+}
 
 export interface RunHelperOptions { listen: string; port: number; authkey: string; dir: string; maxBytes: number; criu: string }
 
 export async function runHelper(o: RunHelperOptions): Promise<void> {
   const key = readAuthkey(o.authkey);
   ensurePrivateDir(o.dir);
+  let caps: Capabilities | undefined;
+  // criu check takes a while: answer health queries without features until it is done
+  capabilities(o.criu).then((c) => { caps = c; }, (err) => logger.warning(`helper: cannot tell this node's CRIU features: ${err instanceof Error ? err.message : String(err)}`));
   const helper = await serve({
+    features: () => (caps ? nodeFeatures(caps, o.dir) : undefined),
     addresses: o.listen.split(',').map((a) => a.trim()).filter(Boolean),
     port: o.port, key, dir: o.dir, maxBytes: o.maxBytes,
     node: await localNodeName(process.env),

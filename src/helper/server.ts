@@ -8,7 +8,7 @@
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { logger } from '../util/log.js';
 import { AGENT_VERSION } from '../ocf/description.js';
-import { MAX_HEADER_BYTES, parseRequest, PROTOCOL_VERSION, PSK_CIPHERS, RequestError, type Answer, type ReceiveRequest } from './protocol.js';
+import { MAX_HEADER_BYTES, parseRequest, PROTOCOL_VERSION, PSK_CIPHERS, RequestError, type Answer, type PeerFeatures, type ReceiveRequest } from './protocol.js';
 import { dropPartialTransfers, Receiver } from './receiver.js';
 import { checkpointOp, heldOp } from './checkpoint-ops.js';
 
@@ -21,6 +21,8 @@ export interface ServeOptions {
   node: string;
   criuVersion: string | undefined;
   idleTimeoutMs?: number;
+  /** This node's features for peers' pre-migration checks; undefined until known. */
+  features?: () => PeerFeatures | undefined;
 }
 
 /** A connection this quiet is dead (a cut link, a killed peer); a partial transfer on it is dropped. */
@@ -65,7 +67,7 @@ function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
         const req = parseRequest(header.subarray(0, nl).toString('utf8'), o.maxBytes);
         const rest = header.subarray(nl + 1);
         if (req.op === 'health') {
-          answer(socket, { ok: true, protocol: PROTOCOL_VERSION, version: AGENT_VERSION, node: o.node, time: Date.now(), criuVersion: o.criuVersion, dir: o.dir });
+          answer(socket, { ok: true, protocol: PROTOCOL_VERSION, version: AGENT_VERSION, node: o.node, time: Date.now(), criuVersion: o.criuVersion, dir: o.dir, ...withFeatures(o) });
           return;
         }
         if (req.op === 'held') { answer(socket, heldOp(o.dir, req)); return; }
@@ -93,6 +95,11 @@ function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
       fail(err instanceof RequestError || err instanceof Error ? err.message : String(err));
     }
   });
+}
+
+function withFeatures(o: ServeOptions): { node_features?: PeerFeatures } {
+  const features = o.features?.();
+  return features ? { node_features: features } : {};
 }
 
 export async function serve(o: ServeOptions): Promise<Helper> {

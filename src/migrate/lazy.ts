@@ -23,10 +23,9 @@ import { runDir } from '../runtime/local-record.js';
 import type { EngineContext } from './context.js';
 import type { Deadline } from '../util/deadline.js';
 import { lookup } from 'node:dns/promises';
-import { readAuthkey } from '../helper/authkey.js';
-import { chooseNetwork } from '../net/choose-network.js';
 import { logger } from '../util/log.js';
 import type { TransferPath } from './transfer.js';
+import type { PeerView } from './peer.js';
 
 /** This node's address on the route to `peerAddress`: where the target's lazy-pages can reach the page server. */
 export async function localAddressTowards(peerAddress: string): Promise<string | undefined> {
@@ -185,28 +184,18 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Where this node's page server will listen so that `target` reaches it, or what is missing for that. */
-export async function pageServerAddress(ctx: EngineContext, target: string, path: TransferPath | undefined):
+/** Where this node's page server will listen so that the target reaches it, or what is missing for that. */
+export async function pageServerAddress(peer: PeerView, path: TransferPath | undefined, requireMigrationNetwork: boolean):
   Promise<PageServerAddress | { problem: string }> {
-  let targetAddress = path?.peer.host;
+  const { target, choice } = peer;
+  let targetAddress = path?.peer.host ?? (choice?.decision.ok ? choice.decision.address : undefined);
+  if (!targetAddress && choice && !choice.decision.ok && requireMigrationNetwork) return { problem: choice.decision.reason };
   if (!targetAddress) {
-    let key: Buffer | undefined;
     try {
-      key = readAuthkey(ctx.config.authkey);
-    } catch { /* no helpers: the target's plain name is the only way to know a route */ }
-    if (key) {
-      const choice = await chooseNetwork(target, ctx.config.migration_network_suffix, ctx.config.migration_address,
-        ctx.config.require_migration_network, { port: ctx.config.helper_port, key, identity: ctx.localNode });
-      if (choice.decision.ok) targetAddress = choice.decision.address;
-      else if (ctx.config.require_migration_network) return { problem: choice.decision.reason };
-    }
-    if (!targetAddress) {
-      try {
-        targetAddress = (await lookup(target)).address;
-        logger.info(`lazy pages to ${target} go over the back-channel (${targetAddress}): no helper answered to choose a migration network`);
-      } catch (err) {
-        return { problem: `an address of ${target} (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
-      }
+      targetAddress = (await lookup(target)).address;
+      logger.info(`lazy pages to ${target} go over the back-channel (${targetAddress}): ${peer.problem ?? 'no migration network answered'}`);
+    } catch (err) {
+      return { problem: `an address of ${target} (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
     }
   }
   const address = await localAddressTowards(targetAddress);

@@ -1,28 +1,23 @@
 /**
- * Checks that need the peer: which network reaches it, whether its CRIU matches ours, whether the clocks agree.
- * Made through the peer's helper (`ferry serve`); without a helper they are reported, not guessed.
+ * Checks that need the peer, for `ferry check`: which network reaches it, whether its CRIU matches ours, whether
+ * the clocks agree. Made through the peer's helper (`ferry serve`); without a helper they are reported, not guessed.
  */
-import { readAuthkey } from '../helper/authkey.js';
-import { chooseNetwork } from '../net/choose-network.js';
 import { OCF } from '../ocf/exit-codes.js';
 import type { Config } from '../ocf/params.js';
 import type { Finding } from './precheck.js';
+import type { PeerView } from './peer.js';
 
 /** Clocks further apart than this make migration figures and timeouts misleading (the seeds recommend NTP). */
 export const CLOCK_SKEW_WARN_MS = 500;
 
-export async function peerChecks(config: Config, localNode: string, target: string, localCriu: string | undefined): Promise<Finding[]> {
+export function peerChecks(config: Config, localNode: string, peer: PeerView, localCriu: string | undefined): Finding[] {
   const findings: Finding[] = [];
+  const { target, choice } = peer;
   const add = (check: string, ok: boolean, detail: string, fatal = false) => findings.push({ check, ok, fatal, detail, code: OCF.ERR_GENERIC });
-  let key: Buffer;
-  try {
-    key = readAuthkey(config.authkey);
-  } catch (err) {
-    add('peer helper', false, `cannot check ${target} through its helper: ${err instanceof Error ? err.message : String(err)}`);
+  if (!choice) {
+    add('peer helper', false, `cannot check ${target} through its helper: ${peer.problem ?? '?'}`);
     return findings;
   }
-  const choice = await chooseNetwork(target, config.migration_network_suffix, config.migration_address, config.require_migration_network,
-    { port: config.helper_port, key, identity: localNode });
   const d = choice.decision;
   add('migration network', d.ok, d.ok ? `${d.name} (${d.address}, ${d.kind}): ${d.why.join('; ')}` : d.reason, !d.ok && config.require_migration_network);
   const h = choice.peerHealth;

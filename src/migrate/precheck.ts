@@ -11,6 +11,7 @@ import { residentBytes } from '../util/memory.js';
 import { freeBytes, stateDirProblem } from '../storage/state-store.js';
 import { planMigration, type Plan } from './plan.js';
 import type { EngineContext } from './context.js';
+import { pairFeatures, peerFeatures, type PeerView } from './peer.js';
 
 export interface Finding {
   check: string;
@@ -40,7 +41,7 @@ export interface Precheck {
   plan: Plan | undefined;
 }
 
-export async function precheck(ctx: EngineContext, target: string): Promise<Precheck> {
+export async function precheck(ctx: EngineContext, target: string, peer?: PeerView): Promise<Precheck> {
   const { config, driver } = ctx;
   const findings: Finding[] = [];
   const add = (check: string, ok: boolean, detail: string, code: OcfCode = OCF.ERR_GENERIC, fatal = !ok) =>
@@ -59,7 +60,15 @@ export async function precheck(ctx: EngineContext, target: string): Promise<Prec
     add('criu vs kernel', !tooOld, tooOld ? `CRIU ${caps.criuVersion} cannot checkpoint TCP sockets on kernel ${release()}: CRIU 4.2 or later is needed` : `CRIU ${caps.criuVersion} on kernel ${release()}`, OCF.ERR_INSTALLED);
     add('network lock', true, `CRIU locks connections with ${caps.networkLock} while it checkpoints`);
   }
-  const plan = caps ? planMigration(config.migration_type, caps, config.migration_type_strict) : undefined;
+  const theirs = peerFeatures(peer);
+  if (peer) {
+    add('target features', theirs !== undefined, theirs
+      ? `${target}: criu check ${theirs.criuCheckOk ? 'passes' : 'FAILS'}, soft-dirty ${theirs.memDirtyTrack ? 'yes' : 'no'}, userfaultfd ${theirs.uffdNoncoop ? 'yes' : 'no'}`
+      : `unknown (${peer.problem ?? `the helper of ${target} has not finished its own checks`}): planned from this node's features alone`, OCF.ERR_GENERIC, false);
+    // advisory: the helper's CRIU (ferry serve --criu) need not be the resource's criu_binary
+    if (theirs && !theirs.criuCheckOk) add('target criu check', false, `criu check of ${target}'s helper fails there (ferry serve --criu): the restore may too`, OCF.ERR_INSTALLED, false);
+  }
+  const plan = caps ? planMigration(config.migration_type, pairFeatures(caps, theirs, target), config.migration_type_strict) : undefined;
   if (plan) {
     add('migration type', plan.ok, plan.ok ? `${plan.type}${plan.fallbacks.length ? ` (${plan.fallbacks.join('; ')})` : ''}` : plan.reason);
   }
@@ -73,6 +82,13 @@ export async function precheck(ctx: EngineContext, target: string): Promise<Prec
       const need = Math.round(residentBytes(processesInPidNamespace(pidNamespace)) * SPACE_FACTOR) + SPACE_SLACK;
       const free = freeBytes(config.state_dir);
       add('space', free >= need, `state_dir ${config.state_dir} has ${(free / 1048576).toFixed(0)} MiB free, the checkpoint needs about ${(need / 1048576).toFixed(0)} MiB`);
+      if (theirs) {
+        const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
+        add('target memory', theirs.memAvailableBytes >= need - SPACE_SLACK, `${target} has ${mib(theirs.memAvailableBytes)} available, the container uses about ${mib(need - SPACE_SLACK)}`);
+        if (config.storage === 'none') {
+          add('target space', theirs.dirFreeBytes >= need, `${target}'s state_dir has ${mib(theirs.dirFreeBytes)} free, the checkpoint needs about ${mib(need)}`);
+        }
+      }
     }
   }
   return { findings, pid, caps, plan };

@@ -16,7 +16,8 @@ import { newMigrationId, type MigrationRecord } from './record.js';
 import { runPhases, PhaseError } from './phases.js';
 import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
-import { chooseTransferPath, sendCheckpoint, type TransferPath } from './transfer.js';
+import { transferPath, sendCheckpoint, type TransferPath } from './transfer.js';
+import { reachPeer, type PeerView } from './peer.js';
 import { abandonLazyDump, pageServerAddress, startLazyDump } from './lazy.js';
 import { precopy, type PrecopyReport } from './precopy.js';
 import type { PageServerAddress } from '../criu/args.js';
@@ -30,8 +31,9 @@ function sealImages(dir: string): void {
  * A lazy plan needs an address of this node the target reaches (the migration network's, when usable) for the
  * page server; without one it falls back to simple, or fails with migration_type_strict.
  */
-async function withPageServer(ctx: EngineContext, target: string, plan: Extract<Plan, { ok: true }>, path: TransferPath | undefined):
+async function withPageServer(ctx: EngineContext, peer: PeerView, plan: Extract<Plan, { ok: true }>, path: TransferPath | undefined):
   Promise<{ plan: Extract<Plan, { ok: true }>; serve: PageServerAddress | undefined }> {
+  const { target } = peer;
   if (plan.type === 'iterative' && path) {
     const problem = 'shared storage or DRBD (with storage=none the pre-copy rounds do not travel yet)';
     if (ctx.config.migration_type_strict) {
@@ -40,7 +42,7 @@ async function withPageServer(ctx: EngineContext, target: string, plan: Extract<
     return { plan: { ...plan, type: 'simple', fallbacks: [...plan.fallbacks, `iterative needs ${problem}: falling back to simple`] }, serve: undefined };
   }
   if (plan.type !== 'lazy') return { plan, serve: undefined };
-  const found = await pageServerAddress(ctx, target, path);
+  const found = await pageServerAddress(peer, path, ctx.config.require_migration_network);
   if ('address' in found) return { plan, serve: found };
   if (ctx.config.migration_type_strict) {
     throw new OcfError(OCF.ERR_GENERIC, `not migrating ${ctx.config.name} to ${target}: lazy migration needs ${found.problem} and migration_type_strict=true; `
@@ -51,15 +53,16 @@ async function withPageServer(ctx: EngineContext, target: string, plan: Extract<
 
 export async function checkpointForTarget(ctx: EngineContext, target: string): Promise<MigrationRecord> {
   const { config, driver, records, store } = ctx;
-  const checked = await precheck(ctx, target);
+  const peer = await reachPeer(ctx, target);
+  const checked = await precheck(ctx, target, peer);
   const fatal = checked.findings.find((f) => f.fatal);
   if (fatal) {
     throw new OcfError(fatal.code, `not migrating ${config.name} to ${target} (${fatal.check}): ${fatal.detail}; `
       + `${checked.pid !== undefined ? `${config.name} keeps running on ${ctx.localNode}` : 'nothing was changed'}`);
   }
   const { pid, caps, plan: planned } = checked as { pid: number; caps: NonNullable<Precheck['caps']>; plan: Extract<Plan, { ok: true }> };
-  const path = config.storage === 'none' ? await chooseTransferPath(ctx, target) : undefined;
-  const { plan, serve } = await withPageServer(ctx, target, planned, path);
+  const path = config.storage === 'none' ? transferPath(ctx, peer) : undefined;
+  const { plan, serve } = await withPageServer(ctx, peer, planned, path);
   for (const f of plan.fallbacks) logger.notice(f);
   store.ensure();
 

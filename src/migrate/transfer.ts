@@ -7,25 +7,21 @@ import { chmodSync } from 'node:fs';
 import { OCF, OcfError } from '../ocf/exit-codes.js';
 import { readAuthkey } from '../helper/authkey.js';
 import { sendDirectory, TransferError, type Peer } from '../helper/client.js';
-import { chooseNetwork } from '../net/choose-network.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { logger } from '../util/log.js';
 import type { EngineContext } from './context.js';
 import type { MigrationRecord } from './record.js';
+import type { PeerView } from './peer.js';
 
 export interface TransferPath { peer: Peer; name: string; kind: string; why: string }
 
 /** Where the images will go; throws (before the freeze) when the target's helper cannot take them. */
-export async function chooseTransferPath(ctx: EngineContext, target: string): Promise<TransferPath> {
+export function transferPath(ctx: EngineContext, peer: PeerView): TransferPath {
   const { config } = ctx;
-  let key: Buffer;
-  try {
-    key = readAuthkey(config.authkey);
-  } catch (err) {
-    throw new OcfError(OCF.ERR_INSTALLED, `storage=none needs the helpers' key: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const { target, choice } = peer;
+  if (!choice) throw new OcfError(OCF.ERR_INSTALLED, `storage=none needs the helpers' key: ${peer.problem ?? '?'}`);
+  const key = readAuthkey(config.authkey);
   const identity = { port: config.helper_port, key, identity: ctx.localNode };
-  const choice = await chooseNetwork(target, config.migration_network_suffix, config.migration_address, config.require_migration_network, identity);
   const d = choice.decision;
   if (!d.ok) throw new OcfError(OCF.ERR_GENERIC, `no way to send the checkpoint to ${target}: ${d.reason}`);
   const theirDir = choice.peerHealth?.dir;

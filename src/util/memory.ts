@@ -12,3 +12,17 @@ export function residentBytes(pids: readonly number[]): number {
   }
   return pages * PAGE;
 }
+
+/** MemAvailable from /proc/meminfo: what the node can give a restored container without swapping. */
+export function availableMemoryBytes(meminfo?: string): number {
+  let text = meminfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/meminfo', 'utf8');
+    } catch {
+      return 0;
+    }
+  }
+  const kb = /^MemAvailable:\s+(\d+) kB/m.exec(text)?.[1];
+  return kb ? Number(kb) * 1024 : 0;
+}

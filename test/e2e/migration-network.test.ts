@@ -30,6 +30,8 @@ t.test('node2.mn over the dedicated link when it resolves and the helper answers
   t.match(r.out, /ok\s+migration network\s+node2\.mn \(10\.79\.0\.2, migration\): node2\.mn \(10\.79\.0\.2\) via mn0: helper answers/);
   t.match(r.out, /ok\s+peer CRIU\s+node2 has CRIU 4\.\d/, 'CRIU versions compared');
   t.match(r.out, /ok\s+clock skew\s+\d+ ms/, 'clock skew measured');
+  t.match(r.out, /ok\s+target features\s+node2: criu check passes, soft-dirty no, userfaultfd yes/, 'the target\'s own features, from its helper');
+  t.match(r.out, /ok\s+target memory\s+node2 has \d+ MiB available/, 'room for the container in the target\'s memory');
 });
 
 t.test('node2.mn unresolvable: back-channel, and why', async (t) => {

@@ -123,6 +123,30 @@ t.test('require_migration_network=true with mn0 down: refused before freezing, k
   await removeResource(id);
 });
 
+t.test('lazy with no shared storage: the images through the helper, the memory from the page server, both over mn0', async (t) => {
+  const id = 'sn-lazy';
+  await createAndWait(resource(id, '10.78.0.75', 128, { migration_type: 'lazy', migration_type_strict: 'true' }), 'node1');
+  const before = readCounter(counterFile(id));
+  const mnBefore = await txBytes(1, 'mn0');
+  await move(id, 'node2');
+  await waitRunningOn(id, 'node2');
+  await clear(id);
+  const summaryFile = join(STATE, id, 'last-migration.json');
+  const summary = await waitFor(async () => {
+    const s = JSON.parse((await nodeFile(2, summaryFile)) || '{}') as { type?: string; allMemoryMs?: number; downtimeMs?: number };
+    return s.allMemoryMs !== undefined ? s : undefined;
+  }, { what: 'all memory on node2', timeoutMs: 60_000, intervalMs: 500 });
+  const mn = await txBytes(1, 'mn0') - mnBefore;
+  t.equal(summary.type, 'lazy');
+  t.comment(`lazy, storage=none, 128 MiB: downtime ${summary.downtimeMs} ms, all memory in ${summary.allMemoryMs} ms, mn0 carried ${(mn / 1048576).toFixed(1)} MiB`);
+  t.ok(mn > 128 * 1048576, 'the memory crossed mn0');
+  t.equal(readCounter(counterFile(id))?.instance, before?.instance, 'the same process on node2');
+  t.equal((await workloadPids(counterFile(id))).length, 1, 'one copy');
+  await waitFor(async () => ((await leftovers(1, id)).length === 0 ? true : undefined), { what: 'node1 without images', timeoutMs: 20_000 });
+  t.same(await failedActions(1), [], 'no failed actions');
+  await removeResource(id);
+});
+
 async function interruptedTransfer(t: Test, id: string, ip: string, interrupt: () => Promise<void>, repair: () => Promise<void>) {
   await createAndWait(resource(id, ip, 384), 'node1');
   const before = readCounter(counterFile(id));
