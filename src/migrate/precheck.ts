@@ -12,6 +12,7 @@ import { freeBytes, stateDirProblem } from '../storage/state-store.js';
 import { planMigration, type Plan } from './plan.js';
 import type { EngineContext } from './context.js';
 import { pairFeatures, peerFeatures, type PeerView } from './peer.js';
+import { storageFor } from '../storage/lifecycle.js';
 
 export interface Finding {
   check: string;
@@ -59,6 +60,10 @@ export async function precheck(ctx: EngineContext, target: string, peer?: PeerVi
     const tooOld = criuTooOldForKernel(caps.criuVersion, release());
     add('criu vs kernel', !tooOld, tooOld ? `CRIU ${caps.criuVersion} cannot checkpoint TCP sockets on kernel ${release()}: CRIU 4.2 or later is needed` : `CRIU ${caps.criuVersion} on kernel ${release()}`, OCF.ERR_INSTALLED);
     add('network lock', true, `CRIU locks connections with ${caps.networkLock} while it checkpoints`);
+  }
+  if (config.storage === 'drbd') {
+    const problem = await storageFor(config).handOffProblem().catch((err: unknown) => `cannot read the DRBD state: ${err instanceof Error ? err.message : String(err)}`);
+    add('drbd', problem === undefined, problem ?? `${config.drbd_resource ?? '?'} Primary here, the peer connected and UpToDate`);
   }
   const theirs = peerFeatures(peer);
   if (peer) {

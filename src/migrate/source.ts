@@ -18,6 +18,7 @@ import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
 import { transferPath, sendCheckpoint, type TransferPath } from './transfer.js';
 import { reachPeer, type PeerView } from './peer.js';
+import { storageFor } from '../storage/lifecycle.js';
 import { abandonLazyDump, pageServerAddress, startLazyDump } from './lazy.js';
 import { precopy, type PrecopyReport } from './precopy.js';
 import type { PageServerAddress } from '../criu/args.js';
@@ -42,6 +43,13 @@ async function withPageServer(ctx: EngineContext, peer: PeerView, plan: Extract<
     return { plan: { ...plan, type: 'simple', fallbacks: [...plan.fallbacks, `iterative needs ${problem}: falling back to simple`] }, serve: undefined };
   }
   if (plan.type !== 'lazy') return { plan, serve: undefined };
+  if (ctx.config.storage === 'drbd') {
+    const problem = 'images both nodes can read while the pages move (with storage=drbd the source gives the device up first)';
+    if (ctx.config.migration_type_strict) {
+      throw new OcfError(OCF.ERR_CONFIGURED, `not migrating ${ctx.config.name} to ${target}: lazy migration needs ${problem} and migration_type_strict=true`);
+    }
+    return { plan: { ...plan, type: 'simple', fallbacks: [...plan.fallbacks, `lazy needs ${problem}: falling back to simple`] }, serve: undefined };
+  }
   const found = await pageServerAddress(peer, path, ctx.config.require_migration_network);
   if ('address' in found) return { plan, serve: found };
   if (ctx.config.migration_type_strict) {
@@ -53,6 +61,7 @@ async function withPageServer(ctx: EngineContext, peer: PeerView, plan: Extract<
 
 export async function checkpointForTarget(ctx: EngineContext, target: string): Promise<MigrationRecord> {
   const { config, driver, records, store } = ctx;
+  const storage = storageFor(config);
   const peer = await reachPeer(ctx, target);
   const checked = await precheck(ctx, target, peer);
   const fatal = checked.findings.find((f) => f.fatal);
@@ -138,6 +147,19 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
           sealImages(imagesDir);
           driver.forget();
         },
+      },
+      {
+        name: 'hand-off',
+        run: async () => {
+          if (config.storage !== 'drbd') return;
+          try {
+            await storage.handOff();
+          } catch (err) {
+            await storage.attach(); // a half hand-off: take the device back, so the rollback can read the checkpoint
+            throw err;
+          }
+        },
+        undo: async () => { if (config.storage === 'drbd') await storage.attach(); },
       },
     ]);
   } catch (err) {

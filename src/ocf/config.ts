@@ -43,7 +43,19 @@ function crossChecks(c: Config): ParamError[] {
   } else if (c.gateway && c.ip && !gatewayReachable(c.gateway, c.ip.address, c.ip.prefix)) {
     problems.push(new ParamError('gateway', `${c.gateway} is not inside ${c.ip.address}/${c.ip.prefix}${c.ip.address.includes(':') ? ' nor link-local' : ''}: the container could not reach it`));
   }
+  if (c.storage === 'drbd') {
+    if (!c.drbd_resource) problems.push(new ParamError('drbd_resource', 'is required with storage=drbd'));
+    if (!c.mount_point) problems.push(new ParamError('mount_point', 'is required with storage=drbd'));
+    else if (c.state_dir && !isInside(c.state_dir, c.mount_point)) {
+      problems.push(new ParamError('state_dir', `must be inside mount_point ${c.mount_point} with storage=drbd (the checkpoint moves with the device)`));
+    }
+  }
   return problems;
+}
+
+function isInside(path: string, dir: string): boolean {
+  const d = dir.endsWith('/') ? dir : `${dir}/`;
+  return path === dir || path.startsWith(d);
 }
 
 /** Parameters a live migration needs beyond those start needs. */

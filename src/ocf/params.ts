@@ -18,6 +18,9 @@ const MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/i;
 const SUFFIX_LIST = /^[A-Za-z0-9.-]{1,63}(,[A-Za-z0-9.-]{1,63})*$/;
 const HOST_TEMPLATE = /^[A-Za-z0-9%.:_-]{1,253}$/;
 const COMMAND_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}$/;
+const DRBD_RESOURCE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const FSTYPE = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+const MOUNT_OPTIONS = /^[A-Za-z0-9_=.,:/+-]{1,255}$/;
 
 function cidr(raw: string): { address: string; prefix: number } {
   const m = /^([^/]+)\/([0-9]{1,3})$/.exec(raw);
@@ -112,13 +115,36 @@ export const PARAMS = {
       + 'network, and keeps its own copy until the target has restored. Only the checkpoint travels: the '
       + 'container\'s files must already be on the target (the native driver runs on the host filesystem). A '
       + 'checkpoint is restored on a node only after every other node holding a copy has given it up through its '
-      + 'helper, so a helper that cannot be reached blocks resuming rather than risking two copies. "drbd" (DRBD '
-      + 'handover) is planned and refused by this version.',
-  }, 'shared', (raw) => {
-    const kind = oneOf(STORAGE_KINDS)(raw);
-    if (kind === 'drbd') throw new Error('"drbd" is not supported by this version of Ferry (use shared or none)');
-    return kind;
-  }),
+      + 'helper, so a helper that cannot be reached blocks resuming rather than risking two copies. "drbd": '
+      + 'state_dir and the container\'s files are on a filesystem (mount_point) on the DRBD device of '
+      + 'drbd_resource, which Ferry hands over: start promotes and mounts, stop unmounts and demotes, migrate_to '
+      + 'dumps, syncs, unmounts and demotes on the source, migrate_from checks the target\'s disk is UpToDate and '
+      + 'connected, promotes, mounts and restores. Ferry manages the DRBD role itself: do not also run '
+      + 'ocf:linbit:drbd for the same DRBD resource.',
+  }, 'shared', oneOf(STORAGE_KINDS)),
+
+  drbd_resource: optional('string', {
+    shortdesc: 'DRBD resource holding the container (storage=drbd)',
+    longdesc: 'Name of the DRBD resource (as in drbdadm) whose device holds the filesystem mounted at mount_point. '
+      + 'It must be configured and up on every node that may run the container, single-primary. Ferry refuses to '
+      + 'promote when the peer is not connected, when this node\'s disk is not UpToDate, or in a split-brain.',
+  }, matching(DRBD_RESOURCE, 'a DRBD resource name')),
+
+  mount_point: optional('string', {
+    shortdesc: 'Where the DRBD filesystem is mounted (storage=drbd)',
+    longdesc: 'Absolute path where the filesystem on the DRBD device is mounted on the node running the container. '
+      + 'state_dir must be inside it, so the checkpoint moves with the device.',
+  }, absolutePath),
+
+  fstype: withDefault('string', {
+    shortdesc: 'Filesystem type on the DRBD device',
+    longdesc: 'Passed to mount -t (storage=drbd).',
+  }, 'ext4', matching(FSTYPE, 'a filesystem type such as ext4 or xfs')),
+
+  mount_options: optional('string', {
+    shortdesc: 'Mount options for the DRBD filesystem',
+    longdesc: 'Passed to mount -o (storage=drbd), for example noatime.',
+  }, matching(MOUNT_OPTIONS, 'comma-separated mount options')),
 
   migration_type: withDefault('string', {
     shortdesc: 'Live migration type',

@@ -45,7 +45,7 @@ t.test('a full network configuration is valid', async (t) => {
 });
 
 t.test('every bad parameter is reported at once, each naming itself', async (t) => {
-  const { config, errors } = parseConfig(env({ ...MINIMAL, stop_timeout: 'ten', mac: '01:00:5e:00:00:01', storage: 'drbd' }));
+  const { config, errors } = parseConfig(env({ ...MINIMAL, stop_timeout: 'ten', mac: '01:00:5e:00:00:01', storage: 'nfs' }));
   t.equal(config, undefined);
   t.same(errors.map((e) => e.param).sort(), ['mac', 'stop_timeout', 'storage']);
   for (const e of errors) {
@@ -54,9 +54,14 @@ t.test('every bad parameter is reported at once, each naming itself', async (t) 
   }
 });
 
-t.test('storage=drbd is refused with a reason naming the value; storage=none is accepted', async (t) => {
-  t.match(problems({ ...MINIMAL, storage: 'drbd' }), [/^parameter storage: "drbd" is not supported/]);
+t.test('storage=none is accepted; storage=drbd needs its resource and a mount point holding state_dir', async (t) => {
   t.same(problems({ ...MINIMAL, storage: 'none' }), []);
+  t.same(problems({ ...MINIMAL, storage: 'drbd' }), ['parameter drbd_resource: is required with storage=drbd', 'parameter mount_point: is required with storage=drbd']);
+  const drbd = { ...MINIMAL, storage: 'drbd', drbd_resource: 'r0', mount_point: '/srv/drbd' };
+  t.same(problems({ ...drbd, state_dir: '/srv/drbd/ferry' }), []);
+  t.same(problems({ ...drbd, state_dir: '/srv/drbd' }), [], 'the mount point itself');
+  t.match(problems({ ...drbd, state_dir: '/srv/drbd-other/ferry' }), [/^parameter state_dir: must be inside mount_point \/srv\/drbd/], 'a sibling with the same prefix is outside');
+  t.match(problems({ ...drbd, state_dir: '/var/lib/ferry' }), [/must be inside mount_point/]);
 });
 
 t.test('driver=native needs command', async (t) => {
@@ -95,7 +100,7 @@ t.test('live migration needs state_dir', async (t) => {
 });
 
 t.test('stop reads an invalid configuration leniently, so a running container can still be stopped', async (t) => {
-  const c = parseConfigForStop(env({ name: 'web1', stop_timeout: 'soon', mac: 'nope', storage: 'drbd', state_dir: 'relative' }));
+  const c = parseConfigForStop(env({ name: 'web1', stop_timeout: 'soon', mac: 'nope', storage: 'nfs', state_dir: 'relative' }));
   t.ok(c, 'usable although four parameters are invalid and command is missing');
   t.equal(c?.name, 'web1');
   t.equal(c?.stop_timeout, 10, 'a bad stop_timeout falls back to its default');

@@ -213,12 +213,21 @@ t.test('criu_binary: "." and ".." are not command names', async (t) => {
   for (const raw of ['.', '..']) t.match(refusal('criu_binary', raw), refusedBy('criu_binary'), raw);
 });
 
-t.test('storage: shared or none; drbd is refused with a reason naming the value', async (t) => {
-  t.equal(parse('storage', 'shared'), 'shared');
-  t.equal(parse('storage', 'none'), 'none');
-  t.match(refusal('storage', 'drbd'), refusedBy('storage', '"drbd" is not supported by this version of Ferry \\(use shared or none\\)'));
+t.test('storage: shared, none or drbd', async (t) => {
+  for (const kind of ['shared', 'none', 'drbd']) t.equal(parse('storage', kind), kind);
   t.match(refusal('storage', 'nfs'), refusedBy('storage', '"nfs" is not one of: shared, drbd, none'));
   t.match(refusal('storage', 'Shared'), refusedBy('storage', 'is not one of'));
+});
+
+t.test('DRBD parameters: a resource name, an absolute mount point, a filesystem type, plain mount options', async (t) => {
+  t.equal(parse('drbd_resource', 'r0'), 'r0');
+  t.match(refusal('drbd_resource', 'r0; reboot'), refusedBy('drbd_resource', 'a DRBD resource name'));
+  t.equal(parse('mount_point', '/srv/drbd'), '/srv/drbd');
+  t.match(refusal('mount_point', 'srv/drbd'), refusedBy('mount_point', 'absolute'));
+  t.equal(parse('fstype', undefined), 'ext4');
+  t.match(refusal('fstype', 'ext4 -o remount'), refusedBy('fstype', 'a filesystem type'));
+  t.equal(parse('mount_options', 'noatime,commit=30'), 'noatime,commit=30');
+  t.match(refusal('mount_options', 'noatime exec'), refusedBy('mount_options', 'comma-separated mount options'));
 });
 
 t.test('migration_type: the four pmigrate types', async (t) => {

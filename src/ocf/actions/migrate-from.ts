@@ -5,18 +5,36 @@ import { migrationProblems } from '../config.js';
 import { loadDriver } from '../../runtime/driver.js';
 import { localNodeName } from '../../util/node-name.js';
 import { logger } from '../../util/log.js';
+import type { EngineContext } from '../../migrate/context.js';
 
 export async function migrateFrom(ctx: ActionContext): Promise<OcfCode> {
   const config = ctx.config();
   const [problem] = migrationProblems(config);
   if (problem) throw new OcfError(OCF.ERR_CONFIGURED, problem.message);
   const { engineContext } = await import('../../migrate/context.js');
-  const { restoreCheckpoint } = await import('../../migrate/target.js');
-  const { requireBridge, requirePrograms, requireStateDir } = await import('./local-checks.js');
   const local = ctx.environment.onNode ?? ctx.environment.migrateTarget ?? await localNodeName(process.env);
   const driver = await loadDriver(config);
   const engine = engineContext(config, local, driver, ctx.deadline);
   const source = ctx.environment.migrateSource;
+  if (config.storage === 'drbd') {
+    const { storageFor } = await import('../../storage/lifecycle.js');
+    const storage = storageFor(config);
+    await storage.takeOver();
+    try {
+      return await restoreHere(engine, source, local);
+    } catch (err) {
+      // give the device back, so that the source can take it again and resume the checkpoint
+      await storage.detach().catch((e: unknown) => logger.err(`could not release DRBD after the failed restore: ${e instanceof Error ? e.message : String(e)}`));
+      throw err;
+    }
+  }
+  return restoreHere(engine, source, local);
+}
+
+async function restoreHere(engine: EngineContext, source: string | undefined, local: string): Promise<OcfCode> {
+  const { config, driver } = engine;
+  const { restoreCheckpoint } = await import('../../migrate/target.js');
+  const { requireBridge, requirePrograms, requireStateDir } = await import('./local-checks.js');
   if (config.storage === 'none') {
     const { adoptReceived } = await import('../../migrate/record.js');
     const adopted = adoptReceived(engine.records, (r) => r.target === local && (!source || r.source === source));

@@ -26,6 +26,11 @@ export async function monitor(ctx: ActionContext): Promise<OcfCode> {
       if (ctx.probe) return OCF.NOT_RUNNING;
       throw new OcfError(OCF.ERR_GENERIC, `container ${config.name} failed: ${status.detail}`);
     case 'running':
+      if (config.storage === 'drbd') {
+        const { storageFor } = await import('../../storage/lifecycle.js');
+        const problem = await storageFor(config).runProblem();
+        if (problem) throw new OcfError(OCF.ERR_GENERIC, `container ${config.name} runs, but ${problem}`);
+      }
       if (!ctx.probe) {
         try {
           await driver.healthCheck();

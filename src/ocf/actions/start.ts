@@ -80,6 +80,10 @@ export async function start(ctx: ActionContext): Promise<OcfCode> {
     return OCF.SUCCESS;
   }
   requirePrograms(config);
+  if (config.storage === 'drbd') {
+    const { storageFor } = await import('../../storage/lifecycle.js');
+    await storageFor(config).attach(); // state_dir and the container's files are on the DRBD device
+  }
   requireStateDir(config);
   await requireBridge(config);
   if (status.state === 'dead') await driver.stop(); // clear the record of a container that died

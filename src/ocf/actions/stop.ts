@@ -38,6 +38,14 @@ export async function stop(ctx: ActionContext): Promise<OcfCode> {
     const { releaseLocalClaims } = await import('../../migrate/cleanup.js');
     await releaseLocalClaims(config, await localNode(ctx));
   }
+  if (config.storage === 'drbd') {
+    const { storageFor } = await import('../../storage/lifecycle.js');
+    try {
+      await storageFor(config).detach();
+    } catch (err) {
+      throw new OcfError(OCF.ERR_GENERIC, `stopped ${config.name} but could not release DRBD ${config.drbd_resource ?? '?'}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   return OCF.SUCCESS;
 }
 

@@ -1,0 +1,113 @@
+/**
+ * The state of one DRBD resource as Ferry needs it (roles, connection, disks), parsed from what the tools print:
+ * `drbdadm role|cstate|dstate` (DRBD 8.4, and drbd-utils 9 driving an 8.4 module), `/proc/drbd` (8.4) and
+ * `drbdsetup status --json` (DRBD 9). Pure; the outputs these parsers are tested against are in
+ * test/unit/fixtures/drbd, captured from real guests.
+ */
+export interface DrbdState {
+  role: string;
+  /** The peer's role as this node sees it ("Unknown" when disconnected). */
+  peerRole: string;
+  /** Connection state: Connected, StandAlone, WFConnection, SyncSource, SyncTarget, ... (8.4 names). */
+  connection: string;
+  disk: string;
+  peerDisk: string;
+}
+
+const word = (s: string | undefined) => (s ?? '').trim().split(/\s+/)[0] ?? '';
+
+/** "Primary/Secondary" → [local, peer]. */
+function pair(text: string): [string, string] {
+  const [local = '', peer = 'Unknown'] = word(text).split('/');
+  return [local, peer];
+}
+
+export function fromDrbdadm(role: string, cstate: string, dstate: string): DrbdState {
+  const [r, pr] = pair(role);
+  const [d, pd] = pair(dstate);
+  return { role: r, peerRole: pr, connection: word(cstate), disk: d, peerDisk: pd };
+}
+
+/** One minor's line of /proc/drbd (8.4): " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----". */
+export function fromProcDrbd(text: string, minor: number): DrbdState | undefined {
+  const line = text.split('\n').find((l) => new RegExp(`^\\s*${minor}:\\s`).test(l));
+  if (!line) return undefined;
+  const field = (name: string) => new RegExp(`\\b${name}:(\\S+)`).exec(line)?.[1];
+  const cs = field('cs');
+  if (!cs) return undefined;
+  if (cs === 'Unconfigured') return { role: 'Unconfigured', peerRole: 'Unknown', connection: cs, disk: 'Diskless', peerDisk: 'DUnknown' };
+  const [r, pr] = pair(field('ro') ?? '');
+  const [d, pd] = pair(field('ds') ?? '');
+  return { role: r, peerRole: pr, connection: cs, disk: d, peerDisk: pd };
+}
+
+interface Drbd9Status {
+  name?: string;
+  role?: string;
+  devices?: { 'disk-state'?: string }[];
+  connections?: { 'connection-state'?: string; 'peer-role'?: string; peer_devices?: { 'peer-disk-state'?: string; 'replication-state'?: string }[] }[];
+}
+
+/** DRBD 9's `drbdsetup status --json`, for one resource with one peer, in 8.4 terms (Connected, SyncSource, ...). */
+export function fromStatusJson(json: string, resource: string): DrbdState | undefined {
+  let all: Drbd9Status[];
+  try {
+    all = JSON.parse(json) as Drbd9Status[];
+  } catch {
+    return undefined;
+  }
+  const r = Array.isArray(all) ? all.find((x) => x.name === resource) : undefined;
+  if (!r) return undefined;
+  const c = r.connections?.[0];
+  const replication = c?.peer_devices?.[0]?.['replication-state'];
+  const connected = c?.['connection-state'] ?? 'StandAlone';
+  return {
+    role: r.role ?? 'Unknown',
+    peerRole: c?.['peer-role'] ?? 'Unknown',
+    connection: connected === 'Connected' && replication && replication !== 'Established' ? replication : connected,
+    disk: r.devices?.[0]?.['disk-state'] ?? 'DUnknown',
+    peerDisk: c?.peer_devices?.[0]?.['peer-disk-state'] ?? 'DUnknown',
+  };
+}
+
+/** A container may run on this node only as Primary with an UpToDate disk. */
+export function runProblem(s: DrbdState): string | undefined {
+  if (s.role !== 'Primary') return `this node is ${s.role}, not Primary`;
+  if (s.disk !== 'UpToDate') return `this node's disk is ${s.disk}, not UpToDate`;
+  return undefined;
+}
+
+/**
+ * Why this node must not promote the resource to take the container over (undefined when it may): it must hold
+ * every write (its disk UpToDate), see the peer (connected, so the peer has demoted and nothing is lost in a
+ * split), and the peer must no longer be Primary (single-primary: never two outside an explicit window).
+ */
+export function takeOverProblem(s: DrbdState): string | undefined {
+  if (s.connection === 'Unconfigured') return 'the DRBD resource is not configured (or not up) on this node';
+  if (s.connection === 'StandAlone') return 'the DRBD resource is StandAlone: disconnected, possibly a split-brain; resolve it before moving the container';
+  if (s.disk !== 'UpToDate') return `this node's disk is ${s.disk}, not UpToDate${/^Sync/.test(s.connection) ? ` (${s.connection}: the resync is not finished)` : ''}`;
+  if (s.connection !== 'Connected') return `the peer is not connected (${s.connection}): promoting now could lose what it wrote last`;
+  if (s.peerRole === 'Primary') return 'the peer is still Primary: it has not handed the device over';
+  return undefined;
+}
+
+/**
+ * Why this node must not promote to start the container (not a migration: failover after the peer died is the
+ * point, so a missing peer is fine): its disk must hold every write, the peer must not be Primary, and a
+ * StandAlone resource may be a split-brain that needs an admin first.
+ */
+export function startProblem(s: DrbdState): string | undefined {
+  if (s.connection === 'Unconfigured') return 'the DRBD resource is not configured (or not up) on this node';
+  if (s.connection === 'StandAlone') return 'the DRBD resource is StandAlone: disconnected, possibly a split-brain; resolve it first';
+  if (s.disk !== 'UpToDate') return `this node's disk is ${s.disk}, not UpToDate`;
+  if (s.peerRole === 'Primary') return 'the peer is Primary: the container runs there';
+  return undefined;
+}
+
+/** Why the source must not hand over (undefined when it may): the peer must be connected and UpToDate. */
+export function handOffProblem(s: DrbdState): string | undefined {
+  if (s.role !== 'Primary') return `this node is ${s.role}, not Primary`;
+  if (s.connection !== 'Connected') return `the peer is not connected (${s.connection}): it would not get the checkpoint`;
+  if (s.peerDisk !== 'UpToDate') return `the peer's disk is ${s.peerDisk}, not UpToDate: it could not take over`;
+  return undefined;
+}

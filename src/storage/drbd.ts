@@ -1,0 +1,80 @@
+/**
+ * One DRBD resource with the filesystem Ferry keeps the container on: reading its state, promoting, demoting,
+ * mounting. Every command through drbdadm (drbd-utils 9 drives both DRBD 9 and 8.4 modules). The minor number is
+ * remembered in /run so monitor can read /proc/drbd (8.4) instead of running three commands every few seconds.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../util/run.js';
+import { ensurePrivateDir, readJson, writeJsonAtomic } from '../util/files.js';
+import { runDir } from '../runtime/local-record.js';
+import { fromDrbdadm, fromProcDrbd, type DrbdState } from './drbd-state.js';
+
+export interface DrbdVolumeConfig { resource: string; mountPoint: string; fstype: string; mountOptions: string | undefined }
+
+const minorFile = (resource: string) => join(runDir(), 'drbd', `${resource}.json`);
+
+export class DrbdVolume {
+  constructor(readonly c: DrbdVolumeConfig) {}
+
+  async state(): Promise<DrbdState> {
+    const ask = (what: string) => run('drbdadm', [what, this.c.resource], { allowFailure: true, timeoutMs: 10_000 });
+    const [role, cstate, dstate] = await Promise.all([ask('role'), ask('cstate'), ask('dstate')]);
+    if (role.exitCode !== 0) {
+      return { role: 'Unconfigured', peerRole: 'Unknown', connection: 'Unconfigured', disk: 'Diskless', peerDisk: 'DUnknown' };
+    }
+    return fromDrbdadm(role.stdout, cstate.stdout, dstate.stdout);
+  }
+
+  /** The cheap read for monitor: /proc/drbd when this is an 8.4 module and the minor is known, else drbdadm. */
+  async quickState(): Promise<DrbdState> {
+    const minor = readJson<{ minor: number }>(minorFile(this.c.resource))?.minor;
+    if (minor !== undefined) {
+      try {
+        const s = fromProcDrbd(readFileSync('/proc/drbd', 'utf8'), minor);
+        if (s) return s;
+      } catch { /* DRBD 9 has no per-minor status there */ }
+    }
+    return this.state();
+  }
+
+  async device(): Promise<string> {
+    const r = await run('drbdadm', ['sh-dev', this.c.resource], { timeoutMs: 10_000 });
+    const dev = r.stdout.trim();
+    const minor = /(\d+)$/.exec(dev)?.[1];
+    if (minor !== undefined) {
+      ensurePrivateDir(runDir());
+      ensurePrivateDir(join(runDir(), 'drbd'));
+      writeJsonAtomic(minorFile(this.c.resource), { minor: Number(minor), device: dev });
+    }
+    return dev;
+  }
+
+  async promote(): Promise<void> {
+    await run('drbdadm', ['primary', this.c.resource], { timeoutMs: 30_000 });
+  }
+
+  async demote(): Promise<void> {
+    await run('drbdadm', ['secondary', this.c.resource], { timeoutMs: 30_000 });
+  }
+
+  mounted(): boolean {
+    try {
+      return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === this.c.mountPoint);
+    } catch {
+      return false;
+    }
+  }
+
+  async mount(): Promise<void> {
+    if (this.mounted()) return;
+    const dev = await this.device();
+    await run('mount', ['-t', this.c.fstype, ...(this.c.mountOptions ? ['-o', this.c.mountOptions] : []), dev, this.c.mountPoint], { timeoutMs: 60_000 });
+  }
+
+  async unmount(): Promise<void> {
+    if (!this.mounted()) return;
+    await run('sync', ['-f', this.c.mountPoint], { allowFailure: true, timeoutMs: 60_000 });
+    await run('umount', [this.c.mountPoint], { timeoutMs: 60_000 });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * What each kind of storage needs done around the container's life on a node. Shared storage and storage=none
+ * need nothing (state_dir is simply there); DRBD hands its device over: start promotes and mounts, stop unmounts
+ * and demotes, the source of a migration hands off after its dump, the target takes over before its restore.
+ */
+import type { Config } from '../ocf/params.js';
+import { OCF, OcfError } from '../ocf/exit-codes.js';
+import { logger } from '../util/log.js';
+import { DrbdVolume } from './drbd.js';
+import { handOffProblem, runProblem, startProblem, takeOverProblem, type DrbdState } from './drbd-state.js';
+
+export interface StorageLifecycle {
+  /** start (or resume) on this node: make state_dir and the container's files usable here. */
+  attach(): Promise<void>;
+  /** stop, once the container is gone: let them go. */
+  detach(): Promise<void>;
+  /** monitor, container running: why it must not run here, if so. */
+  runProblem(): Promise<string | undefined>;
+  /** source, before freezing: why the target could not take over, if so. */
+  handOffProblem(): Promise<string | undefined>;
+  /** source, after the dump. */
+  handOff(): Promise<void>;
+  /** target, before the restore. */
+  takeOver(): Promise<void>;
+}
+
+const NOTHING_TO_DO: StorageLifecycle = {
+  attach: async () => undefined, detach: async () => undefined, runProblem: async () => undefined,
+  handOffProblem: async () => undefined, handOff: async () => undefined, takeOver: async () => undefined,
+};
+
+const describe = (s: DrbdState) => `${s.role}/${s.peerRole} ${s.connection} ${s.disk}/${s.peerDisk}`;
+
+function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
+  const name = config.drbd_resource ?? '';
+  const refuse = (what: string, s: DrbdState, why: string) =>
+    new OcfError(OCF.ERR_GENERIC, `cannot ${what}: DRBD ${name} (${describe(s)}): ${why}`);
+  return {
+    async attach() {
+      const s = await volume.state();
+      if (s.role !== 'Primary') {
+        const why = startProblem(s);
+        if (why) throw refuse(`take ${config.name}'s storage here`, s, why);
+        logger.info(`promoting DRBD ${name} (${describe(s)})`);
+        await volume.promote();
+      }
+      await volume.mount();
+    },
+    async detach() {
+      await volume.unmount();
+      const s = await volume.state();
+      if (s.role === 'Primary') {
+        logger.info(`demoting DRBD ${name}`);
+        await volume.demote();
+      }
+    },
+    async runProblem() {
+      const s = await volume.quickState();
+      const why = runProblem(s);
+      if (why) return `DRBD ${name} (${describe(s)}): ${why}`;
+      return volume.mounted() ? undefined : `DRBD ${name}'s filesystem is not mounted at ${config.mount_point ?? '?'}`;
+    },
+    async handOffProblem() {
+      const s = await volume.state();
+      const why = handOffProblem(s);
+      return why ? `DRBD ${name} (${describe(s)}): ${why}` : undefined;
+    },
+    async handOff() {
+      await volume.unmount();
+      await volume.demote();
+      logger.info(`handed DRBD ${name} over (unmounted, demoted)`);
+    },
+    async takeOver() {
+      const s = await volume.state();
+      const why = takeOverProblem(s);
+      if (why) throw refuse(`take ${config.name} over`, s, why);
+      await volume.promote();
+      await volume.mount();
+      logger.info(`took DRBD ${name} over (promoted, mounted at ${config.mount_point ?? '?'})`);
+    },
+  };
+}
+
+export function storageFor(config: Config): StorageLifecycle {
+  if (config.storage !== 'drbd' || !config.drbd_resource || !config.mount_point) return NOTHING_TO_DO;
+  return drbdLifecycle(config, new DrbdVolume({ resource: config.drbd_resource, mountPoint: config.mount_point, fstype: config.fstype, mountOptions: config.mount_options }));
+}
