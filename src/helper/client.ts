@@ -1,6 +1,6 @@
 /** Talking to a peer's helper: health queries, checkpoint claims and sending a directory of checkpoint images. */
 import { connect, type TLSSocket } from 'node:tls';
-import { readdirSync, statSync, createReadStream } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PSK_CIPHERS, type Answer, type HealthAnswer, type HeldCheckpoint, type Request } from './protocol.js';
 
@@ -67,11 +67,14 @@ export class TransferError extends Error {
 }
 
 /**
- * Sends every regular file of `dir` (not recursive) as one transfer; resolves with the path on the peer.
+ * Sends every regular file of `dir` (not recursive) and its symbolic links (CRIU's "parent") as one transfer, or as
+ * a pre-copy round `part` of it; resolves with the path on the peer.
  * `timeoutMs` bounds silence on the connection (a cut link), `signal` the whole transfer (the action's deadline).
  */
-export async function sendDirectory(p: Peer, resource: string, transfer: string, dir: string, signal?: AbortSignal): Promise<{ path: string; bytes: number }> {
-  const files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).map((name) => ({ name, size: statSync(join(dir, name)).size }));
+export async function sendDirectory(p: Peer, resource: string, transfer: string, dir: string, signal?: AbortSignal, part?: string): Promise<{ path: string; bytes: number }> {
+  const entries = readdirSync(dir).map((name) => ({ name, st: lstatSync(join(dir, name)) }));
+  const files = entries.filter((e) => e.st.isFile()).map((e) => ({ name: e.name, size: e.st.size }));
+  const links = entries.filter((e) => e.st.isSymbolicLink()).map((e) => ({ name: e.name, target: readlinkSync(join(dir, e.name)) }));
   let allSent = false;
   let socket: TLSSocket | undefined;
   const onAbort = () => socket?.destroy(new Error('the action\'s deadline came before the transfer finished'));
@@ -81,7 +84,7 @@ export async function sendDirectory(p: Peer, resource: string, transfer: string,
     if (signal?.aborted) onAbort();
     const answered = readAnswer(socket);
     answered.catch(() => undefined);
-    socket.write(`${JSON.stringify({ op: 'receive', resource, transfer, files })}\n`);
+    socket.write(`${JSON.stringify({ op: 'receive', resource, transfer, files, ...(part ? { part } : {}), ...(links.length ? { links } : {}) })}\n`);
     for (const f of files) {
       const out = socket;
       await new Promise<void>((resolve, reject) => {

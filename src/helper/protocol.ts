@@ -9,7 +9,13 @@ export const PSK_CIPHERS = 'PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256';
 export const MAX_HEADER_BYTES = 64 * 1024;
 
 export interface HealthRequest { op: 'health' }
-export interface ReceiveRequest { op: 'receive'; resource: string; transfer: string; files: { name: string; size: number }[] }
+export interface ReceiveRequest {
+  op: 'receive'; resource: string; transfer: string; files: { name: string; size: number }[];
+  /** A pre-copy round (pre-N) sent ahead of the final images; kept aside until the final transfer gathers it. */
+  part?: string;
+  /** Symbolic links to recreate: CRIU's "parent" link from a round or the final images to the round before. */
+  links?: { name: string; target: string }[];
+}
 export type CheckpointOp = 'claim' | 'release' | 'restored';
 export interface CheckpointRequest { op: CheckpointOp; resource: string; id: string; node: string }
 export interface HeldRequest { op: 'held'; resource: string }
@@ -45,6 +51,9 @@ const FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const TRANSFER = /^[A-Za-z0-9-]{1,64}$/;
 const NODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 const CHECKPOINT_OPS: readonly string[] = ['claim', 'release', 'restored'];
+const PART = /^pre-\d{1,3}$/;
+/** The only links a checkpoint has: a round's or the final images' parent, the round before, never outside. */
+const LINK_TARGET = /^(\.\.\/)?pre-\d{1,3}$/;
 
 export class RequestError extends Error {}
 
@@ -82,5 +91,17 @@ export function parseRequest(line: string, maxBytes: number): Request {
     seen.add(name);
     files.push({ name, size });
   }
-  return { op: 'receive', resource: r.resource, transfer: r.transfer, files };
+  const part = r.part === undefined ? undefined : String(r.part);
+  if (part !== undefined && !PART.test(part)) throw new RequestError('invalid part name');
+  const links: { name: string; target: string }[] = [];
+  if (r.links !== undefined) {
+    if (!Array.isArray(r.links) || r.links.length > 1) throw new RequestError('invalid link list');
+    for (const l of r.links as unknown[]) {
+      const { name, target } = (l ?? {}) as Record<string, unknown>;
+      if (name !== 'parent' || seen.has(name)) throw new RequestError('the only link allowed is "parent"');
+      if (typeof target !== 'string' || !LINK_TARGET.test(target)) throw new RequestError(`invalid link target ${JSON.stringify(target)}`);
+      links.push({ name, target });
+    }
+  }
+  return { op: 'receive', resource: r.resource, transfer: r.transfer, files, ...(part ? { part } : {}), ...(links.length ? { links } : {}) };
 }

@@ -3,8 +3,10 @@
  * the directory is renamed to RESOURCE/images/TRANSFER (where the agent's state store looks for checkpoint
  * images) only once every announced byte has arrived. Anything short, long or
  * interrupted removes the partial directory: nothing half-received is ever left for a restore to trip on.
+ * Pre-copy rounds (request.part) land in RESOURCE/images/.parts-TRANSFER/pre-N the same way, and the final transfer
+ * moves them inside itself before its own rename, so the checkpoint appears whole or not at all.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReceiveRequest } from './protocol.js';
 
@@ -16,11 +18,14 @@ export class Receiver {
   private fd: number | undefined;
   received = 0;
 
+  private readonly partsDir: string;
+
   constructor(root: string, private readonly request: ReceiveRequest) {
     const base = join(root, request.resource, 'images');
     mkdirSync(base, { recursive: true, mode: 0o700 });
-    this.partial = join(base, `.incoming-${request.transfer}`);
-    this.finalPath = join(base, request.transfer);
+    this.partsDir = join(base, `.parts-${request.transfer}`);
+    this.partial = join(base, `.incoming-${request.transfer}${request.part ? `-${request.part}` : ''}`);
+    this.finalPath = request.part ? join(this.partsDir, request.part) : join(base, request.transfer);
     rmSync(this.partial, { recursive: true, force: true });
     mkdirSync(this.partial, { mode: 0o700 });
     this.left = request.files[0]?.size ?? 0;
@@ -63,6 +68,13 @@ export class Receiver {
 
   finish(): string {
     if (!this.complete) throw new Error('transfer incomplete');
+    for (const link of this.request.links ?? []) symlinkSync(link.target, join(this.partial, link.name));
+    if (this.request.part) {
+      mkdirSync(this.partsDir, { recursive: true, mode: 0o700 });
+    } else if (existsSync(this.partsDir)) {
+      for (const part of readdirSync(this.partsDir)) renameSync(join(this.partsDir, part), join(this.partial, part));
+      rmSync(this.partsDir, { recursive: true, force: true });
+    }
     rmSync(this.finalPath, { recursive: true, force: true });
     renameSync(this.partial, this.finalPath);
     return this.finalPath;
@@ -75,13 +87,13 @@ export class Receiver {
   }
 }
 
-/** Partial transfers a killed helper left behind (only the helper writes them, so at its start none is live). */
+/** Partial transfers and orphaned rounds a killed helper left behind (only the helper writes them, so at its start none is live). */
 export function dropPartialTransfers(root: string): string[] {
   const removed: string[] = [];
   for (const resource of list(root)) {
     const images = join(root, resource, 'images');
     for (const entry of list(images)) {
-      if (!entry.startsWith('.incoming-')) continue;
+      if (!entry.startsWith('.incoming-') && !entry.startsWith('.parts-')) continue;
       rmSync(join(images, entry), { recursive: true, force: true });
       removed.push(join(images, entry));
     }

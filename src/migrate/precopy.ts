@@ -25,7 +25,12 @@ export function limitsOf(ctx: EngineContext): ConvergenceLimits {
   return { maxIterations: c.max_iterations, convergePages: c.converge_pages, maxGrowthPercent: c.max_growth_percent, downtimeTargetMs: c.downtime_target_ms };
 }
 
-export async function precopy(ctx: EngineContext, pid: number, imagesDir: string, deadline: Deadline): Promise<PrecopyReport> {
+/**
+ * `sendRound`, with storage=none, sends each round to the target while the container runs on; when it fails,
+ * pre-copy ends and the final dump is a full one (the target may lack a round).
+ */
+export async function precopy(ctx: EngineContext, pid: number, imagesDir: string, deadline: Deadline,
+  sendRound?: (dir: string) => Promise<void>): Promise<PrecopyReport> {
   const limits = limitsOf(ctx);
   const rounds: PrecopyReport['rounds'] = [];
   let parentDir: string | undefined;
@@ -43,6 +48,15 @@ export async function precopy(ctx: EngineContext, pid: number, imagesDir: string
       const why = `pre-copy round ${n} failed (${err instanceof Error ? err.message : String(err)}); the container runs on and the final dump ${parentDir ? 'builds on round ' + (n - 1) : 'is a full one'}`;
       logger.warning(why);
       return { rounds, why, parentDir };
+    }
+    if (sendRound) {
+      try {
+        await sendRound(dir);
+      } catch (err) {
+        const why = `sending pre-copy round ${n} failed (${err instanceof Error ? err.message : String(err)}); the final dump is a full one`;
+        logger.warning(why);
+        return { rounds, why, parentDir: undefined };
+      }
     }
     parentDir = dir;
     const verdict = nextStep(rounds, limits);

@@ -16,7 +16,7 @@ import { newMigrationId, type MigrationRecord } from './record.js';
 import { runPhases, PhaseError } from './phases.js';
 import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
-import { transferPath, sendCheckpoint, type TransferPath } from './transfer.js';
+import { transferPath, sendCheckpoint, sendRound, type TransferPath } from './transfer.js';
 import { reachPeer, type PeerView } from './peer.js';
 import { storageFor } from '../storage/lifecycle.js';
 import { abandonLazyDump, pageServerAddress, startLazyDump } from './lazy.js';
@@ -24,8 +24,16 @@ import { precopy, type PrecopyReport } from './precopy.js';
 import type { PageServerAddress } from '../criu/args.js';
 
 
+/** Files 0600, directories (pre-copy rounds) 0700; links (CRIU's "parent") left alone: chmod would follow them. */
 function sealImages(dir: string): void {
-  for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o600);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      chmodSync(join(dir, entry.name), 0o700);
+      sealImages(join(dir, entry.name));
+    } else if (entry.isFile()) {
+      chmodSync(join(dir, entry.name), 0o600);
+    }
+  }
 }
 
 /**
@@ -35,13 +43,6 @@ function sealImages(dir: string): void {
 async function withPageServer(ctx: EngineContext, peer: PeerView, plan: Extract<Plan, { ok: true }>, path: TransferPath | undefined):
   Promise<{ plan: Extract<Plan, { ok: true }>; serve: PageServerAddress | undefined }> {
   const { target } = peer;
-  if (plan.type === 'iterative' && path) {
-    const problem = 'shared storage or DRBD (with storage=none the pre-copy rounds do not travel yet)';
-    if (ctx.config.migration_type_strict) {
-      throw new OcfError(OCF.ERR_CONFIGURED, `not migrating ${ctx.config.name} to ${target}: iterative migration needs ${problem} and migration_type_strict=true`);
-    }
-    return { plan: { ...plan, type: 'simple', fallbacks: [...plan.fallbacks, `iterative needs ${problem}: falling back to simple`] }, serve: undefined };
-  }
   if (plan.type !== 'lazy') return { plan, serve: undefined };
   if (ctx.config.storage === 'drbd') {
     const problem = 'images both nodes can read while the pages move (with storage=drbd the source gives the device up first)';
@@ -104,7 +105,8 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
         name: 'pre-copy',
         run: async () => {
           if (plan.type !== 'iterative') return;
-          pre = await precopy(ctx, pid, imagesDir, dumpDeadline);
+          // with storage=none each round travels while the container runs, so the final transfer is small
+          pre = await precopy(ctx, pid, imagesDir, dumpDeadline, path ? (dir) => sendRound(ctx, record, path, dir) : undefined);
           record = records.update(record, { precopy: { rounds: pre.rounds.map((r) => ({ pages: r.pagesWritten, ms: r.ms, frozenMs: r.frozenMs })), why: pre.why } });
         },
       },

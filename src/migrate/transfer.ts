@@ -4,6 +4,7 @@
  * images are sent whole, after the dump, so the source keeps a complete copy until the target has restored.
  */
 import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
 import { OCF, OcfError } from '../ocf/exit-codes.js';
 import { readAuthkey } from '../helper/authkey.js';
 import { sendDirectory, TransferError, type Peer } from '../helper/client.js';
@@ -34,6 +35,19 @@ export function transferPath(ctx: EngineContext, peer: PeerView): TransferPath {
 
 /** A connection silent this long is dead (a cut link): give up rather than wait for TCP's own timeout. */
 const TRANSFER_SILENCE_MS = 5000;
+
+/** A pre-copy round (IMAGES/pre-N), sent ahead while the container runs; the final transfer gathers it. */
+export async function sendRound(ctx: EngineContext, record: MigrationRecord, path: TransferPath, dir: string): Promise<void> {
+  const began = Date.now();
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ctx.deadline.remainingMs());
+  try {
+    const { bytes } = await sendDirectory(path.peer, ctx.config.name, record.id, join(ctx.store.imagesDir(record.id), dir), abort.signal, dir);
+    logger.info(`sent pre-copy ${dir} (${(bytes / 1048576).toFixed(1)} MiB) to ${record.target} in ${Date.now() - began} ms via ${path.name}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface Sent { record: MigrationRecord; bytes: number; ms: number }
 

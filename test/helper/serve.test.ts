@@ -6,7 +6,7 @@
 import t from 'tap';
 import { connect as tlsConnect } from 'node:tls';
 import { connect as netConnect, createServer as netServer, type Socket } from 'node:net';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -148,6 +148,38 @@ t.test('a complete transfer lands whole, private, under the resource', async (t)
   t.same(readFileSync(join(r.path, 'pages-1.img')), readFileSync(join(src, 'pages-1.img')), 'bytes intact');
   t.equal(statSync(r.path).mode & 0o777, 0o700, 'directory 0700');
   t.equal(statSync(join(r.path, 'pages-1.img')).mode & 0o777, 0o600, 'files 0600');
+});
+
+t.test('pre-copy rounds travel ahead and are gathered, with their parent links, by the final transfer', async (t) => {
+  const src = mkdtempSync(join(tmpdir(), 'ferry-src-'));
+  sources.push(src);
+  for (const round of ['pre-1', 'pre-2']) {
+    mkdirSync(join(src, round));
+    writeFileSync(join(src, round, 'pages-1.img'), randomBytes(300));
+  }
+  symlinkSync('../pre-1', join(src, 'pre-2', 'parent'));
+  writeFileSync(join(src, 'inventory.img'), 'inv');
+  symlinkSync('pre-2', join(src, 'parent'));
+  await sendDirectory(peer(), 'ct4', 'm2', join(src, 'pre-1'), undefined, 'pre-1');
+  await sendDirectory(peer(), 'ct4', 'm2', join(src, 'pre-2'), undefined, 'pre-2');
+  t.notOk(existsSync(join(incoming, 'ct4', 'images', 'm2')), 'no checkpoint appears before the final transfer');
+  const r = await sendDirectory(peer(), 'ct4', 'm2', src);
+  t.same(readdirSync(r.path).sort(), ['inventory.img', 'parent', 'pre-1', 'pre-2'], 'the rounds moved inside the checkpoint');
+  t.equal(readlinkSync(join(r.path, 'parent')), 'pre-2');
+  t.equal(readlinkSync(join(r.path, 'pre-2', 'parent')), '../pre-1');
+  t.same(readFileSync(join(r.path, 'parent', 'parent', 'pages-1.img')), readFileSync(join(src, 'pre-1', 'pages-1.img')), 'the chain resolves to the bytes sent');
+  t.notOk(existsSync(join(incoming, 'ct4', 'images', '.parts-m2')), 'nothing left aside');
+});
+
+t.test('links that could point anywhere but the round before are refused', async (t) => {
+  for (const target of ['/etc', '../../x', 'pre-1/../../..', '../ct1', 'pre-x']) {
+    const a = await rawRequest(JSON.stringify({ op: 'receive', resource: 'ct5', transfer: 't1', files: [{ name: 'a.img', size: 1 }], links: [{ name: 'parent', target }] }), Buffer.from('a'));
+    t.match(a, /invalid link target/, `refused: ${target}`);
+  }
+  const other = await rawRequest(JSON.stringify({ op: 'receive', resource: 'ct5', transfer: 't1', files: [{ name: 'a.img', size: 1 }], links: [{ name: 'x', target: 'pre-1' }] }), Buffer.from('a'));
+  t.match(other, /only link allowed is \\"parent/);
+  const part = await rawRequest(JSON.stringify({ op: 'receive', resource: 'ct5', transfer: 't1', part: '../pre-1', files: [{ name: 'a.img', size: 1 }] }), Buffer.from('a'));
+  t.match(part, /invalid part name/);
 });
 
 t.test('listens only where told, never everywhere by default', async (t) => {
