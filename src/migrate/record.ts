@@ -53,6 +53,8 @@ export interface MigrationRecord {
    * claim on every one of them (see migrate/peer-claims.ts); absent with shared storage (one copy).
    */
   copies?: string[];
+  /** storage=drbd: how long each step of the hand-over took (sync, umount, demote on the source; promote, mount on the target). */
+  storageMs?: Record<string, number>;
   /** Iterative migration: the pre-copy rounds (pages written, duration, frozen ms) and why they stopped. */
   precopy?: { rounds: { pages: number; ms: number; frozenMs: number }[]; why: string };
   /** Lazy migration: where the source serves the pages the images lack (once: see migrate/lazy.ts). */

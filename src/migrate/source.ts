@@ -8,7 +8,8 @@ import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OCF, OcfError } from '../ocf/exit-codes.js';
 import { releaseStaleNetworkLock } from '../criu/network-lock.js';
-import { ensurePrivateDir } from '../util/files.js';
+import { ensurePrivateDir, writeJsonAtomic } from '../util/files.js';
+import { runDir } from '../runtime/local-record.js';
 import { logger } from '../util/log.js';
 import { precheck, type Precheck } from './precheck.js';
 import type { Plan } from './plan.js';
@@ -155,7 +156,10 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
         run: async () => {
           if (config.storage !== 'drbd') return;
           try {
-            await storage.handOff();
+            // the record is on the device just given up: the source's side of the figures stays on this node
+            const ms = await storage.handOff();
+            ensurePrivateDir(join(runDir(), 'drbd'));
+            writeJsonAtomic(join(runDir(), 'drbd', `${config.name}.handoff.json`), { id, ...ms });
           } catch (err) {
             await storage.attach(); // a half hand-off: take the device back, so the rollback can read the checkpoint
             throw err;

@@ -22,6 +22,8 @@ export interface MigrationSummary {
   /** Iterative migrations: pages written by each pre-copy round, and why pre-copy stopped. */
   precopyRounds?: number[];
   precopyStop?: string;
+  /** storage=drbd: the target's promote and mount (the source's sync, umount and demote are in its log). */
+  storageMs?: Record<string, number>;
 }
 
 const us2ms = (us: number | undefined) => (us === undefined ? undefined : Math.round(us / 100) / 10);
@@ -42,6 +44,7 @@ export function summarize(r: MigrationRecord): MigrationSummary {
     pagesWritten: r.dumpStats?.pagesWritten,
     bytesWritten: r.dumpStats?.pagesWritten !== undefined ? r.dumpStats.pagesWritten * 4096 : undefined,
     pagesRestored: r.restoreStats?.pagesRestored,
+    ...(r.storageMs ? { storageMs: r.storageMs } : {}),
     ...(r.precopy ? { precopyRounds: r.precopy.rounds.map((x) => x.pages), precopyStop: r.precopy.why } : {}),
     ...(r.lazy ? { allMemoryMs: r.lazyDoneAt !== undefined ? r.lazyDoneAt - r.dumpStartedAt : undefined } : {}),
   };

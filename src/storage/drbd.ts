@@ -72,9 +72,13 @@ export class DrbdVolume {
     await run('mount', ['-t', this.c.fstype, ...(this.c.mountOptions ? ['-o', this.c.mountOptions] : []), dev, this.c.mountPoint], { timeoutMs: 60_000 });
   }
 
+  /** Flushes the filesystem, so that the unmount that follows has nothing left to write. */
+  async sync(): Promise<void> {
+    if (this.mounted()) await run('sync', ['-f', this.c.mountPoint], { timeoutMs: 60_000 });
+  }
+
   async unmount(): Promise<void> {
     if (!this.mounted()) return;
-    await run('sync', ['-f', this.c.mountPoint], { allowFailure: true, timeoutMs: 60_000 });
     await run('umount', [this.c.mountPoint], { timeoutMs: 60_000 });
   }
 }

@@ -18,15 +18,26 @@ export interface StorageLifecycle {
   runProblem(): Promise<string | undefined>;
   /** source, before freezing: why the target could not take over, if so. */
   handOffProblem(): Promise<string | undefined>;
-  /** source, after the dump. */
-  handOff(): Promise<void>;
-  /** target, before the restore. */
-  takeOver(): Promise<void>;
+  /** source, after the dump: the time of each step, in ms. */
+  handOff(): Promise<Record<string, number>>;
+  /** target, before the restore: the time of each step, in ms. */
+  takeOver(): Promise<Record<string, number>>;
+}
+
+/** Runs named steps in order, timing each. */
+async function timed(steps: [string, () => Promise<void>][]): Promise<Record<string, number>> {
+  const ms: Record<string, number> = {};
+  for (const [name, step] of steps) {
+    const began = Date.now();
+    await step();
+    ms[name] = Date.now() - began;
+  }
+  return ms;
 }
 
 const NOTHING_TO_DO: StorageLifecycle = {
   attach: async () => undefined, detach: async () => undefined, runProblem: async () => undefined,
-  handOffProblem: async () => undefined, handOff: async () => undefined, takeOver: async () => undefined,
+  handOffProblem: async () => undefined, handOff: async () => ({}), takeOver: async () => ({}),
 };
 
 const describe = (s: DrbdState) => `${s.role}/${s.peerRole} ${s.connection} ${s.disk}/${s.peerDisk}`;
@@ -66,17 +77,17 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
       return why ? `DRBD ${name} (${describe(s)}): ${why}` : undefined;
     },
     async handOff() {
-      await volume.unmount();
-      await volume.demote();
-      logger.info(`handed DRBD ${name} over (unmounted, demoted)`);
+      const ms = await timed([['sync', () => volume.sync()], ['umount', () => volume.unmount()], ['demote', () => volume.demote()]]);
+      logger.info(`handed DRBD ${name} over: sync ${ms.sync} ms, umount ${ms.umount} ms, demote ${ms.demote} ms`);
+      return ms;
     },
     async takeOver() {
       const s = await volume.state();
       const why = takeOverProblem(s);
       if (why) throw refuse(`take ${config.name} over`, s, why);
-      await volume.promote();
-      await volume.mount();
-      logger.info(`took DRBD ${name} over (promoted, mounted at ${config.mount_point ?? '?'})`);
+      const ms = await timed([['promote', () => volume.promote()], ['mount', () => volume.mount()]]);
+      logger.info(`took DRBD ${name} over: promote ${ms.promote} ms, mount ${ms.mount} ms (${config.mount_point ?? '?'})`);
+      return ms;
     },
   };
 }

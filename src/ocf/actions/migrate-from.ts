@@ -19,9 +19,9 @@ export async function migrateFrom(ctx: ActionContext): Promise<OcfCode> {
   if (config.storage === 'drbd') {
     const { storageFor } = await import('../../storage/lifecycle.js');
     const storage = storageFor(config);
-    await storage.takeOver();
+    const storageMs = await storage.takeOver();
     try {
-      return await restoreHere(engine, source, local);
+      return await restoreHere(engine, source, local, storageMs);
     } catch (err) {
       // give the device back, so that the source can take it again and resume the checkpoint
       await storage.detach().catch((e: unknown) => logger.err(`could not release DRBD after the failed restore: ${e instanceof Error ? e.message : String(e)}`));
@@ -31,7 +31,7 @@ export async function migrateFrom(ctx: ActionContext): Promise<OcfCode> {
   return restoreHere(engine, source, local);
 }
 
-async function restoreHere(engine: EngineContext, source: string | undefined, local: string): Promise<OcfCode> {
+async function restoreHere(engine: EngineContext, source: string | undefined, local: string, storageMs?: Record<string, number>): Promise<OcfCode> {
   const { config, driver } = engine;
   const { restoreCheckpoint } = await import('../../migrate/target.js');
   const { requireBridge, requirePrograms, requireStateDir } = await import('./local-checks.js');
@@ -40,7 +40,8 @@ async function restoreHere(engine: EngineContext, source: string | undefined, lo
     const adopted = adoptReceived(engine.records, (r) => r.target === local && (!source || r.source === source));
     if (adopted) logger.info(`received checkpoint ${adopted.id} of ${config.name} from ${adopted.source}`);
   }
-  const record = engine.records.read();
+  const found = engine.records.read();
+  const record = found && storageMs && (found.phase === 'dumped' || found.phase === 'restoring') ? engine.records.update(found, { storageMs }) : found;
 
   if (record?.phase === 'restored' && record.restoredOn === local && driver.status().state === 'running') {
     logger.info(`${config.name} was already restored here from checkpoint ${record.id}`);
