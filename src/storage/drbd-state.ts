@@ -93,12 +93,12 @@ export function takeOverProblem(s: DrbdState): string | undefined {
 
 /**
  * Why this node must not promote to start the container (not a migration: failover after the peer died is the
- * point, so a missing peer is fine): its disk must hold every write, the peer must not be Primary, and a
- * StandAlone resource may be a split-brain that needs an admin first.
+ * point, so a missing peer is fine): its disk must hold every write and the peer must not be Primary. A
+ * StandAlone resource with an UpToDate disk may start (an admin's disconnect, or the survivor of a split-brain,
+ * which is what one resolves it with); the caller warns.
  */
 export function startProblem(s: DrbdState): string | undefined {
   if (s.connection === 'Unconfigured') return 'the DRBD resource is not configured (or not up) on this node';
-  if (s.connection === 'StandAlone') return 'the DRBD resource is StandAlone: disconnected, possibly a split-brain; resolve it first';
   if (s.disk !== 'UpToDate') return `this node's disk is ${s.disk}, not UpToDate`;
   if (s.peerRole === 'Primary') return 'the peer is Primary: the container runs there';
   return undefined;

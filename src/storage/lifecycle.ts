@@ -52,6 +52,7 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
       if (s.role !== 'Primary') {
         const why = startProblem(s);
         if (why) throw refuse(`take ${config.name}'s storage here`, s, why);
+        if (s.connection === 'StandAlone') logger.warning(`promoting DRBD ${name} while StandAlone: the peer gets none of the writes until it reconnects`);
         logger.info(`promoting DRBD ${name} (${describe(s)})`);
         await volume.promote();
       }

@@ -60,10 +60,11 @@ t.test('taking over in a migration: connected, UpToDate here, the peer demoted',
   t.match(takeOverProblem(S('Unconfigured', 'Unknown', 'Unconfigured', 'Diskless', 'DUnknown')), /not configured/);
 });
 
-t.test('starting (failover): a dead peer is fine, a Primary peer or a split-brain is not', async (t) => {
+t.test('starting (failover): a dead or disconnected peer is fine, a Primary peer or a stale disk is not', async (t) => {
   t.equal(startProblem(S('Secondary', 'Unknown', 'WFConnection', 'UpToDate', 'DUnknown')), undefined);
+  t.equal(startProblem(S('Secondary', 'Unknown', 'StandAlone', 'UpToDate', 'DUnknown')), undefined, 'StandAlone with every write here');
   t.match(startProblem(S('Secondary', 'Primary', 'Connected', 'UpToDate', 'UpToDate')), /peer is Primary/);
-  t.match(startProblem(S('Secondary', 'Unknown', 'StandAlone', 'UpToDate', 'DUnknown')), /split-brain/);
+  t.match(startProblem(S('Unconfigured', 'Unknown', 'Unconfigured', 'Diskless', 'DUnknown')), /not configured/);
   t.match(startProblem(S('Secondary', 'Secondary', 'Connected', 'Outdated', 'UpToDate')), /Outdated/);
 });
 
