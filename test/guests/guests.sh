@@ -6,7 +6,8 @@
 #   guests.sh up [--no-cluster]   tear down leftovers, boot both guests, install Ferry in them, start the cluster
 #   guests.sh down                stop and remove everything the lab made (idempotent, also after a crash)
 #   guests.sh status              what is up
-#   guests.sh exec N CMD...       run CMD (an argument vector, no shell) as root in guest N; its output and exit code
+#   guests.sh exec [-i] N CMD...  run CMD (an argument vector, no shell) as root in guest N; its output and exit
+#                                 code (124: timed out); -i passes this command's stdin to it (else /dev/null)
 #   guests.sh exec cl CMD...      run CMD on the host inside the lab's network (10.81.0.100 on the back-channel)
 #   guests.sh cluster-up          start corosync + Pacemaker in both guests, wait until both nodes are online
 #   guests.sh drbd-up             DRBD r0 on both guests' second disks: create-md, up, initial sync, ext4
@@ -258,6 +259,8 @@ drbd_state() { gexec "$1" 30 cat /proc/drbd 2>/dev/null | grep -q "$2"; }
 
 cmd_drbd_up() {
   t0=$(now_ms)
+  # down everywhere first: a peer still running an old r0 would confuse the new one's handshake
+  for n in $GUESTS; do gexec "$n" 60 sh -c 'drbdadm down r0 2>/dev/null; true'; done
   for n in $GUESTS; do gexec "$n" 120 "$IN_GUEST/drbd-prepare" || die "DRBD r0 setup failed on guest$n"; done
   wait_until 60 drbd_state 1 'cs:Connected' || die "r0 did not connect within 60 s"
   t1=$(now_ms)
@@ -293,11 +296,13 @@ case $cmd in
   cluster-up) cmd_cluster_up ;;
   drbd-up) cmd_drbd_up ;;
   exec)
-    [ $# -ge 2 ] || die "usage: $0 exec 1|2|cl CMD..."
+    stdin=""
+    [ "${1:-}" = -i ] && { stdin=--stdin; shift; }
+    [ $# -ge 2 ] || die "usage: $0 exec [-i] 1|2|cl CMD..."
     n=$1; shift
     case $n in
       1|2) [ -S "$(G "$n")/exec.sock" ] || { say "guest$n is not up"; exit 125; }
-           gexec "$n" "$EXEC_TIMEOUT" "$@"; exit $? ;;
+           ctl exec "$(G "$n")/exec.sock" "$EXEC_TIMEOUT" $stdin -- "$@"; exit $? ;;
       cl)  [ -e "/run/netns/$NS" ] || { say "the lab's network is not up"; exit 125; }
            exec nsenter --net="/run/netns/$NS" "$@" ;;
       *) die "exec: guest must be 1, 2 or cl" ;;
