@@ -28,6 +28,16 @@ export function fromDrbdadm(role: string, cstate: string, dstate: string): DrbdS
   return { role: r, peerRole: pr, connection: word(cstate), disk: d, peerDisk: pd };
 }
 
+export const UNCONFIGURED: DrbdState = { role: 'Unconfigured', peerRole: 'Unknown', connection: 'Unconfigured', disk: 'Diskless', peerDisk: 'DUnknown' };
+
+/**
+ * From the three drbdadm runs as they ended. A resource that is down (or unknown) fails `role` and `cstate`,
+ * while `dstate` may still answer from the on-disk metadata: only `role` decides whether it is there at all.
+ */
+export function fromDrbdadmRuns(role: { exitCode: number; stdout: string }, cstate: { stdout: string }, dstate: { stdout: string }): DrbdState {
+  return role.exitCode === 0 ? fromDrbdadm(role.stdout, cstate.stdout, dstate.stdout) : UNCONFIGURED;
+}
+
 /** One minor's line of /proc/drbd (8.4): " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----". */
 export function fromProcDrbd(text: string, minor: number): DrbdState | undefined {
   const line = text.split('\n').find((l) => new RegExp(`^\\s*${minor}:\\s`).test(l));
@@ -35,7 +45,7 @@ export function fromProcDrbd(text: string, minor: number): DrbdState | undefined
   const field = (name: string) => new RegExp(`\\b${name}:(\\S+)`).exec(line)?.[1];
   const cs = field('cs');
   if (!cs) return undefined;
-  if (cs === 'Unconfigured') return { role: 'Unconfigured', peerRole: 'Unknown', connection: cs, disk: 'Diskless', peerDisk: 'DUnknown' };
+  if (cs === 'Unconfigured') return UNCONFIGURED;
   const [r, pr] = pair(field('ro') ?? '');
   const [d, pd] = pair(field('ds') ?? '');
   return { role: r, peerRole: pr, connection: cs, disk: d, peerDisk: pd };

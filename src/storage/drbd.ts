@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { run } from '../util/run.js';
 import { ensurePrivateDir, readJson, writeJsonAtomic } from '../util/files.js';
 import { runDir } from '../runtime/local-record.js';
-import { fromDrbdadm, fromProcDrbd, type DrbdState } from './drbd-state.js';
+import { fromDrbdadmRuns, fromProcDrbd, type DrbdState } from './drbd-state.js';
 
 export interface DrbdVolumeConfig { resource: string; mountPoint: string; fstype: string; mountOptions: string | undefined }
 
@@ -20,10 +20,7 @@ export class DrbdVolume {
   async state(): Promise<DrbdState> {
     const ask = (what: string) => run('drbdadm', [what, this.c.resource], { allowFailure: true, timeoutMs: 10_000 });
     const [role, cstate, dstate] = await Promise.all([ask('role'), ask('cstate'), ask('dstate')]);
-    if (role.exitCode !== 0) {
-      return { role: 'Unconfigured', peerRole: 'Unknown', connection: 'Unconfigured', disk: 'Diskless', peerDisk: 'DUnknown' };
-    }
-    return fromDrbdadm(role.stdout, cstate.stdout, dstate.stdout);
+    return fromDrbdadmRuns(role, cstate, dstate);
   }
 
   /** The cheap read for monitor: /proc/drbd when this is an 8.4 module and the minor is known, else drbdadm. */
