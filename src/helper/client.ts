@@ -67,6 +67,16 @@ export class TransferError extends Error {
 }
 
 /**
+ * Why the connection closed before every byte was sent: the helper's refusal (it answers, then closes), else the
+ * error the socket was destroyed with (the deadline, the silence timeout), else just that it closed.
+ */
+async function whyClosed(answered: Promise<Answer>, socket: TLSSocket, host: string): Promise<Error> {
+  const a = await answered.catch(() => undefined);
+  if (a && !a.ok) return new Error(`helper at ${host} refused the transfer: ${a.error}`);
+  return new Error(`the connection to ${host} closed during the transfer${socket.errored ? `: ${socket.errored.message}` : ''}`);
+}
+
+/**
  * Sends every regular file of `dir` (not recursive) and its symbolic links (CRIU's "parent") as one transfer, or as
  * a pre-copy round `part` of it; resolves with the path on the peer.
  * `timeoutMs` bounds silence on the connection (a cut link), `signal` the whole transfer (the action's deadline).
@@ -90,7 +100,7 @@ export async function sendDirectory(p: Peer, resource: string, transfer: string,
       await new Promise<void>((resolve, reject) => {
         const rs = createReadStream(join(dir, f.name));
         const failed = (err: Error) => { rs.destroy(); reject(err); };
-        const closed = () => failed(new Error(`the connection to ${p.host} closed during the transfer`));
+        const closed = () => { void whyClosed(answered, out, p.host).then(failed); };
         rs.on('error', failed);
         out.once('close', closed);
         rs.on('end', () => { out.off('close', closed); resolve(); });
