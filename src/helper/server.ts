@@ -54,6 +54,7 @@ function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
   socket.on('close', () => { if (receiver) { receiver.abort(); receiver = undefined; } release(); });
   socket.on('error', () => undefined);
   socket.on('data', (chunk: Buffer) => {
+    if (socket.writableEnded) return; // answered already: what the client still sends is dropped
     try {
       if (receiver) {
         receiver.write(chunk);

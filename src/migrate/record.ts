@@ -167,7 +167,8 @@ export function receivedCheckpoints(records: RecordStore): MigrationRecord[] {
 /** The checkpoint of an unfinished migration this node could resume: its record's, else the newest received. */
 export function heldCheckpoint(records: RecordStore): MigrationRecord | undefined {
   const own = readRecordQuietly(records);
-  if (own && (own.phase === 'dumped' || own.phase === 'restoring') && records.imagesComplete(own.id)) return own;
+  // a claim on it means a node has restored it (or is restoring it): nothing to resume here
+  if (own && (own.phase === 'dumped' || own.phase === 'restoring') && records.imagesComplete(own.id) && records.claimOwner(own.id) === undefined) return own;
   return receivedCheckpoints(records).find((r) => r.id !== own?.id && records.claimOwner(r.id) === undefined
     && (!own || (r.dumpedAt ?? 0) > own.dumpStartedAt));
 }

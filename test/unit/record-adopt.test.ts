@@ -7,7 +7,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adoptReceived, receivedCheckpoints, RecordStore, type MigrationRecord } from '../../src/migrate/record.js';
+import { adoptReceived, heldCheckpoint, receivedCheckpoints, RecordStore, type MigrationRecord } from '../../src/migrate/record.js';
 import { StateStore, TRAVELLING_RECORD } from '../../src/storage/state-store.js';
 import { writeJsonAtomic } from '../../src/util/files.js';
 
@@ -162,4 +162,16 @@ t.test('adoptReceived: incomplete or half-received sets are never adopted', asyn
   t.notOk(existsSync(store.recordPath()));
   writeFileSync(join(store.imagesDir(r.id), 'inventory.img'), 'inv');
   t.equal(adoptReceived(records, () => true)?.id, r.id, 'once complete, it is');
+});
+
+t.test('heldCheckpoint: this node\'s own pending checkpoint, unless a node has claimed it (it was restored there)', async (t) => {
+  const { store, records } = stateDir(t);
+  const own = record(T0, 'dddddddd');
+  imageSet(store, own.id, {});
+  records.write(own);
+  t.equal(heldCheckpoint(records)?.id, own.id, 'held while nobody has claimed it');
+  t.ok(records.claim(own.id, 'nodeB'), 'nodeB claims it to restore its own copy');
+  t.equal(heldCheckpoint(records), undefined, 'then it is no longer offered for resuming');
+  records.releaseClaim(own.id);
+  t.equal(heldCheckpoint(records)?.id, own.id, 'released (nodeB\'s restore failed): held again');
 });

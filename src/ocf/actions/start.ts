@@ -21,7 +21,13 @@ async function resumedFromCheckpoint(ctx: ActionContext, config: Config, driver:
     const adopted = adoptReceived(engine.records, () => true);
     if (adopted) logger.info(`found checkpoint ${adopted.id} of ${config.name} received from ${adopted.source}`);
   }
-  const record = engine.records.read();
+  let record = engine.records.read();
+  const owner = record ? engine.records.claimOwner(record.id) : undefined;
+  if (record && config.storage === 'none' && owner && owner !== engine.localNode && (record.phase === 'dumped' || record.phase === 'restoring')) {
+    // the peer claimed this copy to restore its own: it has the container's state since, not this node
+    logger.notice(`checkpoint ${record.id} was claimed by ${owner}, which restored it: not resuming it here`);
+    record = engine.records.update(record, { phase: 'aborted', lastError: `restored on ${owner}` });
+  }
   const pending = pendingCheckpoint(record, config.checkpoint_max_age);
   if (!record || !pending.resume) {
     if (record && (record.phase === 'dumped' || record.phase === 'restoring')) {
