@@ -7,6 +7,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 . test/lab/prepare-host.sh
+# the QEMU guest lab (stock Debian kernel: soft-dirty, DRBD): host packages, kernel, image (cached after the first run)
+sh test/guests/install-host.sh >/dev/null
+sh test/guests/build-image.sh >/dev/null
 npx --no-install tsc -p tsconfig.test.json   # the tests themselves are type-checked too (tap only transpiles)
 npm run --silent install-agent
 

@@ -102,15 +102,20 @@ export function takeOverProblem(s: DrbdState): string | undefined {
 }
 
 /**
- * Why this node must not promote to start the container (not a migration: failover after the peer died is the
- * point, so a missing peer is fine): its disk must hold every write and the peer must not be Primary. A
- * StandAlone resource with an UpToDate disk may start (an admin's disconnect, or the survivor of a split-brain,
- * which is what one resolves it with); the caller warns.
+ * Why this node must not promote to start the container (undefined when it may). Its disk must hold every write
+ * and the peer must not be Primary. Without a connection DRBD cannot tell whether the peer wrote after they
+ * parted: promoting is safe only when the peer is known Outdated (DRBD resource fencing did that) or when this
+ * node was the last Primary and let go while alone (`lastPrimaryAlone`): then nobody else can have written.
  */
-export function startProblem(s: DrbdState): string | undefined {
+export function startProblem(s: DrbdState, lastPrimaryAlone = false): string | undefined {
   if (s.connection === 'Unconfigured') return 'the DRBD resource is not configured (or not up) on this node';
   if (s.disk !== 'UpToDate') return `this node's disk is ${s.disk}, not UpToDate`;
   if (s.peerRole === 'Primary') return 'the peer is Primary: the container runs there';
+  const connected = s.connection === 'Connected' || /^Sync/.test(s.connection);
+  if (!connected && s.peerDisk !== 'Outdated' && !lastPrimaryAlone) {
+    return `the peer is not connected (${s.connection}) and this node was not the last Primary: promoting could split the data `
+      + '(configure DRBD resource fencing, so that a dead peer is marked Outdated, or promote by hand)';
+  }
   return undefined;
 }
 

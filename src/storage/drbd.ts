@@ -3,7 +3,7 @@
  * mounting. Every command through drbdadm (drbd-utils 9 drives both DRBD 9 and 8.4 modules). The minor number is
  * remembered in /run so monitor can read /proc/drbd (8.4) instead of running three commands every few seconds.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../util/run.js';
 import { ensurePrivateDir, readJson, writeJsonAtomic } from '../util/files.js';
@@ -13,6 +13,7 @@ import { fromDrbdadmRuns, fromProcDrbd, type DrbdState } from './drbd-state.js';
 export interface DrbdVolumeConfig { resource: string; mountPoint: string; fstype: string; mountOptions: string | undefined }
 
 const minorFile = (resource: string) => join(runDir(), 'drbd', `${resource}.json`);
+const LOCAL_STATE = '/var/lib/ferry/drbd';
 
 export class DrbdVolume {
   constructor(readonly c: DrbdVolumeConfig) {}
@@ -45,6 +46,27 @@ export class DrbdVolume {
       writeJsonAtomic(minorFile(this.c.resource), { minor: Number(minor), device: dev });
     }
     return dev;
+  }
+
+  /**
+   * Kept on local disk (a reboot must not forget it): this node was Primary and demoted while disconnected, so it
+   * holds writes the peer lacks and may promote without it.
+   */
+  private lastPrimaryFile(): string {
+    return join(LOCAL_STATE, `${this.c.resource}.last-primary-alone`);
+  }
+
+  lastPrimaryAlone(): boolean {
+    return existsSync(this.lastPrimaryFile());
+  }
+
+  rememberLastPrimaryAlone(): void {
+    ensurePrivateDir(LOCAL_STATE);
+    writeJsonAtomic(this.lastPrimaryFile(), { at: new Date().toISOString() });
+  }
+
+  forgetLastPrimaryAlone(): void {
+    rmSync(this.lastPrimaryFile(), { force: true });
   }
 
   async promote(): Promise<void> {

@@ -50,12 +50,13 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
     async attach() {
       const s = await volume.state();
       if (s.role !== 'Primary') {
-        const why = startProblem(s);
+        const why = startProblem(s, volume.lastPrimaryAlone());
         if (why) throw refuse(`take ${config.name}'s storage here`, s, why);
-        if (s.connection === 'StandAlone') logger.warning(`promoting DRBD ${name} while StandAlone: the peer gets none of the writes until it reconnects`);
+        if (s.connection !== 'Connected') logger.warning(`promoting DRBD ${name} without its peer (${describe(s)}): the peer gets none of the writes until it reconnects`);
         logger.info(`promoting DRBD ${name} (${describe(s)})`);
         await volume.promote();
       }
+      volume.forgetLastPrimaryAlone();
       await volume.mount();
     },
     async detach() {
@@ -64,6 +65,8 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
       if (s.role === 'Primary') {
         logger.info(`demoting DRBD ${name}`);
         await volume.demote();
+        // alone, this node had writes the peer lacks: it stays the one that may promote without the peer
+        if (s.connection !== 'Connected') volume.rememberLastPrimaryAlone();
       }
     },
     async runProblem() {
@@ -87,6 +90,7 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
       const why = takeOverProblem(s);
       if (why) throw refuse(`take ${config.name} over`, s, why);
       const ms = await timed([['promote', () => volume.promote()], ['mount', () => volume.mount()]]);
+      volume.forgetLastPrimaryAlone();
       logger.info(`took DRBD ${name} over: promote ${ms.promote} ms, mount ${ms.mount} ms (${config.mount_point ?? '?'})`);
       return ms;
     },

@@ -60,9 +60,12 @@ t.test('taking over in a migration: connected, UpToDate here, the peer demoted',
   t.match(takeOverProblem(S('Unconfigured', 'Unknown', 'Unconfigured', 'Diskless', 'DUnknown')), /not configured/);
 });
 
-t.test('starting (failover): a dead or disconnected peer is fine, a Primary peer or a stale disk is not', async (t) => {
-  t.equal(startProblem(S('Secondary', 'Unknown', 'WFConnection', 'UpToDate', 'DUnknown')), undefined);
-  t.equal(startProblem(S('Secondary', 'Unknown', 'StandAlone', 'UpToDate', 'DUnknown')), undefined, 'StandAlone with every write here');
+t.test('starting: connected, or alone only when the peer is Outdated or this node was the last Primary', async (t) => {
+  t.equal(startProblem(S('Secondary', 'Secondary', 'Connected', 'UpToDate', 'UpToDate')), undefined);
+  t.match(startProblem(S('Secondary', 'Unknown', 'WFConnection', 'UpToDate', 'DUnknown')), /not connected \(WFConnection\) and this node was not the last Primary.*fencing/);
+  t.equal(startProblem(S('Secondary', 'Unknown', 'WFConnection', 'UpToDate', 'DUnknown'), true), undefined, 'the last Primary, alone: nobody else wrote');
+  t.equal(startProblem(S('Secondary', 'Unknown', 'WFConnection', 'UpToDate', 'Outdated')), undefined, 'fencing outdated the dead peer: failover');
+  t.match(startProblem(S('Secondary', 'Unknown', 'StandAlone', 'UpToDate', 'DUnknown')), /not connected \(StandAlone\)/);
   t.match(startProblem(S('Secondary', 'Primary', 'Connected', 'UpToDate', 'UpToDate')), /peer is Primary/);
   t.match(startProblem(S('Unconfigured', 'Unknown', 'Unconfigured', 'Diskless', 'DUnknown')), /not configured/);
   t.match(startProblem(S('Secondary', 'Secondary', 'Connected', 'Outdated', 'UpToDate')), /Outdated/);
