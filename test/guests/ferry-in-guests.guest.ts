@@ -56,7 +56,9 @@ async function summaryOn(n: GuestId): Promise<Summary> {
 function startClient(seconds: number): Promise<ClientSummary> {
   const summaryFile = join(SHARED_DIR, 'client.json');
   rmSync(summaryFile, { force: true });
-  return execa('sh', [GUESTS_SH, 'exec', 'cl', '/usr/bin/python3', join(WORKLOAD_DIR, 'client.py'), IP, String(seconds), join(SHARED_DIR, 'client.jsonl'), summaryFile],
+  return execa('sh', [GUESTS_SH, 'exec', 'cl', '/usr/bin/python3', join(WORKLOAD_DIR, 'client.py'), IP, String(seconds), join(SHARED_DIR, 'client.jsonl'), summaryFile,
+    // emulated guests freeze the container for 13-19 s, and TCP's retransmission back-off adds up to as much again
+    '--reply-timeout', '120'],
     { reject: false, timeout: (seconds + 120) * 1000, env: { NODE_OPTIONS: '' } })
     .then(() => JSON.parse(readFileSync(summaryFile, 'utf8')) as ClientSummary);
 }
