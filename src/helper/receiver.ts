@@ -9,6 +9,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReceiveRequest } from './protocol.js';
+import { listQuietly } from '../util/files.js';
 
 export class Receiver {
   private readonly partial: string;
@@ -90,9 +91,9 @@ export class Receiver {
 /** Partial transfers and orphaned rounds a killed helper left behind (only the helper writes them, so at its start none is live). */
 export function dropPartialTransfers(root: string): string[] {
   const removed: string[] = [];
-  for (const resource of list(root)) {
+  for (const resource of listQuietly(root)) {
     const images = join(root, resource, 'images');
-    for (const entry of list(images)) {
+    for (const entry of listQuietly(images)) {
       if (!entry.startsWith('.incoming-') && !entry.startsWith('.parts-')) continue;
       rmSync(join(images, entry), { recursive: true, force: true });
       removed.push(join(images, entry));
@@ -101,10 +102,3 @@ export function dropPartialTransfers(root: string): string[] {
   return removed;
 }
 
-function list(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}

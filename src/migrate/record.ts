@@ -20,9 +20,9 @@
  * (copies: [source, target]) to the target's helper; the target adopts it in migrate_from (or start). Claims then
  * span the nodes: see peer-claims.ts. A lazy checkpoint (record.lazy) can be restored once: see lazy.ts.
  */
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { readJson, writeJsonAtomic, removeQuietly } from '../util/files.js';
+import { listQuietly, readJson, writeJsonAtomic, removeQuietly } from '../util/files.js';
 import type { StateStore } from '../storage/state-store.js';
 import type { MigrationType } from '../ocf/params.js';
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
@@ -112,10 +112,10 @@ export class RecordStore {
   /** Removes image sets and claims of every migration but `keepId` (leftovers of interrupted runs). */
   removeStale(keepId?: string): string[] {
     const removed: string[] = [];
-    for (const entry of safeList(this.store.imagesRoot())) {
+    for (const entry of listQuietly(this.store.imagesRoot())) {
       if (entry !== keepId) { rmSync(`${this.store.imagesRoot()}/${entry}`, { recursive: true, force: true }); removed.push(`images/${entry}`); }
     }
-    for (const entry of safeList(this.store.root)) {
+    for (const entry of listQuietly(this.store.root)) {
       if (entry.startsWith('claim-') && entry !== `claim-${keepId}`) { removeQuietly(`${this.store.root}/${entry}`); removed.push(entry); }
     }
     return removed;
@@ -134,13 +134,6 @@ export class RecordStore {
   }
 }
 
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
 /** A checkpoint that the next start should resume: complete, not yet restored, not too old. */
 export function pendingCheckpoint(record: MigrationRecord | undefined, maxAgeS: number, now = Date.now()):
@@ -156,7 +149,7 @@ export function pendingCheckpoint(record: MigrationRecord | undefined, maxAgeS: 
 /** The travelling records of complete image sets received from a peer (storage=none), newest first. */
 export function receivedCheckpoints(records: RecordStore): MigrationRecord[] {
   const found: MigrationRecord[] = [];
-  for (const id of safeList(records.store.imagesRoot())) {
+  for (const id of listQuietly(records.store.imagesRoot())) {
     if (id.startsWith('.') || !records.imagesComplete(id)) continue;
     const travelled = readJsonQuietly(records.store.travellingRecordPath(id));
     if (travelled?.id === id && travelled.phase === 'dumped') found.push(travelled);

@@ -1,5 +1,5 @@
 /** Small file helpers: atomic JSON records and private (0700/0600) directories. */
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync, readdirSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 
 export function ensurePrivateDir(path: string): void {
@@ -32,4 +32,13 @@ export function readJson<T>(path: string): T | undefined {
 
 export function removeQuietly(path: string): void {
   rmSync(path, { recursive: true, force: true });
+}
+
+/** A directory's entries, or none when it cannot be read (absent, not a directory). */
+export function listQuietly(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
