@@ -13,7 +13,8 @@ import { containerResources, localNode } from './pacemaker.js';
 
 export interface CheckOutcome { resource: string; node: string; target: string; ok: boolean; findings: Finding[] }
 
-export async function check(resourceId: string, target: string): Promise<CheckOutcome> {
+/** `force`: a CPU mismatch is reported, not fatal (like pmigrate -f; the resource's cpu_check_force does the same). */
+export async function check(resourceId: string, target: string, force = false): Promise<CheckOutcome> {
   const resource = (await containerResources()).find((r) => r.id === resourceId);
   if (!resource) throw new Error(`${resourceId} is not an ocf:ferry:container resource in this cluster`);
   const env: NodeJS.ProcessEnv = {};
@@ -24,7 +25,7 @@ export async function check(resourceId: string, target: string): Promise<CheckOu
   const node = await localNode();
   const ctx = engineContext(parsed.config, node, await loadDriver(parsed.config), Deadline.in(60_000));
   const peer = await reachPeer(ctx, target);
-  const { findings, caps } = await precheck(ctx, target, peer);
+  const { findings, caps } = await precheck(ctx, target, peer, force);
   findings.push(...peerChecks(parsed.config, node, peer, caps?.criuVersion));
   return { resource: resourceId, node, target, ok: !findings.some((f) => f.fatal), findings };
 }

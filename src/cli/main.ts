@@ -55,10 +55,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     .command('check <resource> <target>', 'pre-migration checks on this node, freezing nothing (like vzmigrate --check-only)', (y) => y
       .positional('resource', { type: 'string', demandOption: true, describe: 'Pacemaker resource id' })
       .positional('target', { type: 'string', demandOption: true, describe: 'node it would migrate to' })
+      .option('force', { type: 'boolean', default: false, describe: 'a CPU mismatch with the target is a warning, not a failure (like pmigrate -f; cpu_check_force=true for the resource)' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable result' }),
     (args) => guarded(async () => {
       const { check, formatCheck } = await import('./check.js');
-      const r = await check(args.resource, args.target);
+      const r = await check(args.resource, args.target, args.force);
       print(args.json, r, formatCheck(r));
       return r.ok;
     }))

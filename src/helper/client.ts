@@ -1,8 +1,12 @@
-/** Talking to a peer's helper: health queries, checkpoint claims and sending a directory of checkpoint images. */
+/** Talking to a peer's helper: health queries, CPU checks, checkpoint claims and sending a directory of checkpoint images. */
 import { connect, type TLSSocket } from 'node:tls';
 import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { PSK_CIPHERS, type Answer, type HealthAnswer, type HeldCheckpoint, type Request } from './protocol.js';
+import { PSK_CIPHERS, type Answer, type CpuinfoRequest, type HealthAnswer, type HeldCheckpoint, type Request } from './protocol.js';
+import { asCpuVerdict, type CpuVerdict } from '../criu/cpuinfo-image.js';
+
+/** A request as it goes on the wire: binary fields as base64. */
+type WireRequest = Exclude<Request, CpuinfoRequest> | { op: 'cpuinfo'; image: string };
 
 export interface Peer { host: string; port: number; key: Buffer; identity: string; timeoutMs?: number }
 
@@ -33,7 +37,7 @@ function readAnswer(socket: TLSSocket): Promise<Answer> {
   });
 }
 
-async function ask(p: Peer, request: Request): Promise<Answer> {
+async function ask(p: Peer, request: WireRequest): Promise<Answer> {
   const socket = await open(p);
   socket.write(`${JSON.stringify(request)}\n`);
   return readAnswer(socket);
@@ -43,6 +47,14 @@ export async function health(p: Peer): Promise<HealthAnswer> {
   const a = await ask(p, { op: 'health' });
   if (!a.ok || !('protocol' in a)) throw new Error(`helper at ${p.host} refused: ${'error' in a ? a.error : 'unexpected answer'}`);
   return a;
+}
+
+/** Whether a checkpoint made on the CPU `image` (criu cpuinfo dump) describes can be restored on the peer's CPU. */
+export async function cpuCompatibility(p: Peer, image: Buffer): Promise<CpuVerdict> {
+  const a = await ask(p, { op: 'cpuinfo', image: image.toString('base64') });
+  if (!a.ok) throw new Error(`helper at ${p.host} cannot check the CPU: ${a.error}`);
+  if (!('cpu' in a)) throw new Error('unexpected answer from the helper');
+  return asCpuVerdict(a.cpu);
 }
 
 /** A refusal by the peer (as opposed to not reaching it): the peer's answer is authoritative. */

@@ -2,8 +2,12 @@
  * The helper protocol, inside TLS-PSK: the client sends one JSON line (the request); for "receive" it then sends
  * the files' bytes back to back, in the order and sizes the request announced; the server answers one JSON line.
  * "claim", "release", "restored" and "held" act on the checkpoints this node holds for storage=none (see
- * migrate/peer-claims.ts). Requests are checked here, purely, before a byte touches the disk.
+ * migrate/peer-claims.ts). "cpuinfo" carries the source's CPU description (criu cpuinfo dump) for the target
+ * to check against its own CPU before anything is frozen (migrate/cpu-check.ts). Requests are checked here,
+ * purely, before a byte touches the disk.
  */
+import { cpuinfoImageProblem, MAX_CPUINFO_IMAGE_BYTES, type CpuVerdict } from '../criu/cpuinfo-image.js';
+
 export const PROTOCOL_VERSION = 1;
 export const PSK_CIPHERS = 'PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256';
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -19,7 +23,9 @@ export interface ReceiveRequest {
 export type CheckpointOp = 'claim' | 'release' | 'restored';
 export interface CheckpointRequest { op: CheckpointOp; resource: string; id: string; node: string }
 export interface HeldRequest { op: 'held'; resource: string }
-export type Request = HealthRequest | ReceiveRequest | CheckpointRequest | HeldRequest;
+/** `image`: the source's cpuinfo.img, base64 (checked: size and CRIU's magic, before CRIU parses it). */
+export interface CpuinfoRequest { op: 'cpuinfo'; image: Buffer }
+export type Request = HealthRequest | ReceiveRequest | CheckpointRequest | HeldRequest | CpuinfoRequest;
 
 export interface HealthAnswer {
   ok: true; protocol: number; version: string; node: string; time: number; criuVersion: string | undefined;
@@ -44,6 +50,7 @@ export type Answer = HealthAnswer
   | { ok: true; received: number; path: string }
   | { ok: true; done: string }
   | { ok: true; held: HeldCheckpoint | null }
+  | { ok: true; cpu: CpuVerdict }
   | { ok: false; error: string };
 
 const RESOURCE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -57,6 +64,18 @@ const LINK_TARGET = /^(\.\.\/)?pre-\d{1,3}$/;
 
 export class RequestError extends Error {}
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function cpuinfoImage(raw: unknown): Buffer {
+  if (typeof raw !== 'string' || raw.length > Math.ceil(MAX_CPUINFO_IMAGE_BYTES / 3) * 4 || raw.length % 4 !== 0 || !BASE64.test(raw)) {
+    throw new RequestError(`invalid cpuinfo image (base64 of at most ${MAX_CPUINFO_IMAGE_BYTES} bytes expected)`);
+  }
+  const image = Buffer.from(raw, 'base64');
+  const problem = cpuinfoImageProblem(image);
+  if (problem) throw new RequestError(problem);
+  return image;
+}
+
 /** Parses and checks a request line; `maxBytes` bounds a transfer's total size. */
 export function parseRequest(line: string, maxBytes: number): Request {
   let raw: unknown;
@@ -68,6 +87,7 @@ export function parseRequest(line: string, maxBytes: number): Request {
   if (typeof raw !== 'object' || raw === null) throw new RequestError('request is not an object');
   const r = raw as Record<string, unknown>;
   if (r.op === 'health') return { op: 'health' };
+  if (r.op === 'cpuinfo') return { op: 'cpuinfo', image: cpuinfoImage(r.image) };
   if (typeof r.resource !== 'string' || !RESOURCE.test(r.resource)) throw new RequestError('invalid resource name');
   if (r.op === 'held') return { op: 'held', resource: r.resource };
   if (typeof r.op === 'string' && CHECKPOINT_OPS.includes(r.op)) {

@@ -6,6 +6,7 @@ import { logger, flushLogs } from '../util/log.js';
 import { localNodeName } from '../util/node-name.js';
 import { Criu } from '../criu/criu.js';
 import { capabilities, type Capabilities } from '../criu/capabilities.js';
+import { checkCpuinfo } from '../criu/cpuinfo.js';
 import { detectLazyPipeProblem } from '../criu/pipe-limit.js';
 import { freeBytes } from '../storage/state-store.js';
 import { availableMemoryBytes } from '../util/memory.js';
@@ -28,6 +29,7 @@ export async function runHelper(o: RunHelperOptions): Promise<void> {
   capabilities(o.criu).then((c) => { caps = c; }, (err) => logger.warning(`helper: cannot tell this node's CRIU features: ${err instanceof Error ? err.message : String(err)}`));
   const helper = await serve({
     features: () => (caps ? nodeFeatures(caps, o.dir) : undefined),
+    checkCpu: (image) => checkCpuinfo(o.criu, image),
     addresses: o.listen.split(',').map((a) => a.trim()).filter(Boolean),
     port: o.port, key, dir: o.dir, maxBytes: o.maxBytes,
     node: await localNodeName(process.env),

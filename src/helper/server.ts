@@ -2,13 +2,14 @@
  * `ferry serve`: the per-node helper. TLS-PSK with the shared authkey (no key, wrong key or a replayed handshake
  * never gets past TLS), listening only on the addresses it is given. It answers health queries (used to choose
  * the migration network and by pre-migration checks), receives checkpoint images into a per-resource
- * directory (one transfer per resource at a time, within a size limit), and answers the cross-node claims of
- * storage=none (helper/checkpoint-ops.ts).
+ * directory (one transfer per resource at a time, within a size limit), answers the cross-node claims of
+ * storage=none (helper/checkpoint-ops.ts) and checks a source's CPU description against this node's CPU.
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { logger } from '../util/log.js';
 import { AGENT_VERSION } from '../ocf/description.js';
 import { MAX_HEADER_BYTES, parseRequest, PROTOCOL_VERSION, PSK_CIPHERS, RequestError, type Answer, type PeerFeatures, type ReceiveRequest } from './protocol.js';
+import type { CpuVerdict } from '../criu/cpuinfo-image.js';
 import { dropPartialTransfers, Receiver } from './receiver.js';
 import { checkpointOp, heldOp } from './checkpoint-ops.js';
 
@@ -23,7 +24,12 @@ export interface ServeOptions {
   idleTimeoutMs?: number;
   /** This node's features for peers' pre-migration checks; undefined until known. */
   features?: () => PeerFeatures | undefined;
+  /** Checks a peer's CPU description against this node's CPU (criu cpuinfo check); without it the op is refused. */
+  checkCpu?: (image: Buffer) => Promise<CpuVerdict>;
 }
+
+/** CPU checks at once (an evacuation's sources ask together); more are refused rather than queued. */
+const MAX_CPU_CHECKS = 4;
 
 /** A connection this quiet is dead (a cut link, a killed peer); a partial transfer on it is dropped. */
 const IDLE_TIMEOUT_MS = 10_000;
@@ -37,10 +43,27 @@ function answer(socket: TLSSocket, a: Answer): void {
 /** The node name each client gave as its PSK identity, for the logs (the key, not the name, authenticates). */
 const identities = new WeakMap<object, string>();
 
-function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
+interface Load { transfers: Set<string>; cpuChecks: number }
+
+function cpuOp(socket: TLSSocket, o: ServeOptions, load: Load, image: Buffer, peer: string): void {
+  if (!o.checkCpu) { answer(socket, { ok: false, error: 'this helper cannot check CPUs (started without CRIU)' }); return; }
+  if (load.cpuChecks >= MAX_CPU_CHECKS) { answer(socket, { ok: false, error: `${MAX_CPU_CHECKS} CPU checks are already running` }); return; }
+  load.cpuChecks += 1;
+  o.checkCpu(image)
+    .then((cpu) => {
+      logger.info(`helper: CPU check for ${peer}: ${cpu.result}${'reason' in cpu ? ` (${cpu.reason})` : ''}`);
+      return { ok: true, cpu } as const;
+    }, (err: unknown) => ({ ok: false, error: `criu cpuinfo check could not run: ${err instanceof Error ? err.message : String(err)}` } as const))
+    .then((a) => { load.cpuChecks -= 1; if (!socket.destroyed) answer(socket, a); });
+}
+
+function handle(socket: TLSSocket, o: ServeOptions, load: Load): void {
+  const busy = load.transfers;
   let header = Buffer.alloc(0);
   let receiver: Receiver | undefined;
   let request: ReceiveRequest | undefined;
+  /** A request being answered asynchronously: what the client sends meanwhile is dropped, as after an answer. */
+  let answering = false;
   const peer = `${socket.remoteAddress ?? '?'} (${identities.get(socket) ?? 'unnamed'})`;
   const release = () => { if (request) busy.delete(request.resource); request = undefined; };
   const fail = (error: string) => {
@@ -54,7 +77,7 @@ function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
   socket.on('close', () => { if (receiver) { receiver.abort(); receiver = undefined; } release(); });
   socket.on('error', () => undefined);
   socket.on('data', (chunk: Buffer) => {
-    if (socket.writableEnded) return; // answered already: what the client still sends is dropped
+    if (socket.writableEnded || answering) return; // answered already: what the client still sends is dropped
     try {
       if (receiver) {
         receiver.write(chunk);
@@ -72,6 +95,7 @@ function handle(socket: TLSSocket, o: ServeOptions, busy: Set<string>): void {
           return;
         }
         if (req.op === 'held') { answer(socket, heldOp(o.dir, req)); return; }
+        if (req.op === 'cpuinfo') { answering = true; cpuOp(socket, o, load, req.image, peer); return; }
         if (req.op !== 'receive') {
           const a = checkpointOp(o.dir, req);
           logger.info(`helper: ${req.op} ${req.resource}/${req.id} for ${req.node} from ${peer}: ${a.ok ? 'done' : `refused: ${'error' in a ? a.error : ''}`}`);
@@ -105,7 +129,7 @@ function withFeatures(o: ServeOptions): { node_features?: PeerFeatures } {
 
 export async function serve(o: ServeOptions): Promise<Helper> {
   if (o.addresses.length === 0) throw new Error('no address to listen on: give --listen (never all addresses by default)');
-  const busy = new Set<string>();
+  const load: Load = { transfers: new Set<string>(), cpuChecks: 0 };
   const servers: Server[] = [];
   for (const partial of dropPartialTransfers(o.dir)) logger.warning(`helper: removed ${partial}, left by an interrupted transfer`);
   for (const address of o.addresses) {
@@ -115,7 +139,7 @@ export async function serve(o: ServeOptions): Promise<Helper> {
       ciphers: PSK_CIPHERS,
       minVersion: 'TLSv1.2',
       maxVersion: 'TLSv1.2',
-    }, (socket) => handle(socket, o, busy));
+    }, (socket) => handle(socket, o, load));
     server.on('tlsClientError', (err, socket) => {
       logger.warning(`helper: TLS handshake from ${socket.remoteAddress ?? '?'} refused: ${err.message}`);
     });

@@ -5,6 +5,7 @@
  */
 import { readAuthkey } from '../helper/authkey.js';
 import type { PeerFeatures } from '../helper/protocol.js';
+import type { Peer } from '../helper/client.js';
 import { chooseNetwork, type NetworkChoice } from '../net/choose-network.js';
 import type { NodeFeatures } from './plan.js';
 import type { EngineContext } from './context.js';
@@ -14,6 +15,8 @@ export interface PeerView {
   choice: NetworkChoice | undefined;
   /** Why the target's helper could not be asked, when it could not. */
   problem: string | undefined;
+  /** The target's helper at the address it answered on, for further questions; undefined when none answered. */
+  helper?: Peer | undefined;
 }
 
 export async function reachPeer(ctx: EngineContext, target: string): Promise<PeerView> {
@@ -24,9 +27,11 @@ export async function reachPeer(ctx: EngineContext, target: string): Promise<Pee
     return { target, choice: undefined, problem: err instanceof Error ? err.message : String(err) };
   }
   const { config } = ctx;
-  const choice = await chooseNetwork(target, config.migration_network_suffix, config.migration_address, config.require_migration_network,
-    { port: config.helper_port, key, identity: ctx.localNode });
-  return { target, choice, problem: choice.peerHealth ? undefined : `the helper of ${target} does not answer` };
+  const identity = { port: config.helper_port, key, identity: ctx.localNode };
+  const choice = await chooseNetwork(target, config.migration_network_suffix, config.migration_address, config.require_migration_network, identity);
+  const d = choice.decision;
+  const helper = choice.peerHealth && d.ok ? { ...identity, host: d.address } : undefined;
+  return { target, choice, problem: choice.peerHealth ? undefined : `the helper of ${target} does not answer`, helper };
 }
 
 export function peerFeatures(view: PeerView | undefined): PeerFeatures | undefined {

@@ -13,6 +13,7 @@ import { planMigration, type Plan } from './plan.js';
 import type { EngineContext } from './context.js';
 import { pairFeatures, peerFeatures, type PeerView } from './peer.js';
 import { storageFor } from '../storage/lifecycle.js';
+import { checkTargetCpu } from './cpu-check.js';
 
 export interface Finding {
   check: string;
@@ -42,7 +43,8 @@ export interface Precheck {
   plan: Plan | undefined;
 }
 
-export async function precheck(ctx: EngineContext, target: string, peer?: PeerView): Promise<Precheck> {
+/** `forceCpu` (ferry check --force) overrides a CPU mismatch as cpu_check_force=true does. */
+export async function precheck(ctx: EngineContext, target: string, peer?: PeerView, forceCpu = false): Promise<Precheck> {
   const { config, driver } = ctx;
   const findings: Finding[] = [];
   const add = (check: string, ok: boolean, detail: string, code: OcfCode = OCF.ERR_GENERIC, fatal = !ok) =>
@@ -72,6 +74,7 @@ export async function precheck(ctx: EngineContext, target: string, peer?: PeerVi
       : `unknown (${peer.problem ?? `the helper of ${target} has not finished its own checks`}): planned from this node's features alone`, OCF.ERR_GENERIC, false);
     // advisory: the helper's CRIU (ferry serve --criu) need not be the resource's criu_binary
     if (theirs && !theirs.criuCheckOk) add('target criu check', false, `criu check of ${target}'s helper fails there (ferry serve --criu): the restore may too`, OCF.ERR_INSTALLED, false);
+    if (caps) findings.push(await checkTargetCpu(config.criu_binary, peer, forceCpu || config.cpu_check_force));
   }
   const plan = caps ? planMigration(config.migration_type, pairFeatures(caps, theirs, target), config.migration_type_strict) : undefined;
   if (plan) {

@@ -168,6 +168,18 @@ export const PARAMS = {
       + 'type. The container keeps running on the source.',
   }, 'false', bool),
 
+  cpu_check_force: withDefault('boolean', {
+    shortdesc: 'Migrate even when the target\'s CPU lacks features of the source\'s',
+    longdesc: 'Before freezing anything, migrate_to describes this node\'s CPU with criu cpuinfo dump and has the '
+      + 'target\'s helper (ferry serve) compare it with its own CPU (criu cpuinfo check --cpu-cap=fpu,ins: every '
+      + 'instruction set extension and FPU/xsave feature of the source present on the target, xsave frame sizes '
+      + 'equal). A mismatch fails migrate_to with the difference in the exit reason and the container keeps running '
+      + 'here; Pacemaker\'s recovery then stops it and starts it afresh on the target, which a CPU difference does '
+      + 'not affect. When true, the migration goes ahead anyway (logged), like pmigrate -f: a restored process that '
+      + 'uses a missing instruction or FPU state then crashes on the target. Without a helper on the target the CPUs '
+      + 'are not compared and the migration proceeds (ferry check reports "unknown").',
+  }, 'false', bool),
+
   max_iterations: withDefault('integer', {
     shortdesc: 'Most pre-copy rounds of an iterative migration',
     longdesc: 'Iterative migration copies memory in rounds while the container runs; after this many rounds it '

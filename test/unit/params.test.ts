@@ -9,7 +9,7 @@ import { PARAM_NAMES, SAMPLE, parse, refusal, refusedBy } from './fixtures/param
 
 const SHELL_METACHARACTERS = [' ', ';', '&', '|', '$', '`', '\'', '"', '\\', '<', '>', '(', ')', '{', '}', '*', '?', '!', '#', '~'];
 const CONTROL_CHARACTERS = ['\u0000', '\t', '\n', '\r', '\u001b', '\u007f'];
-const BOOLEANS: ParamName[] = ['migration_type_strict', 'require_migration_network', 'keep_images'];
+const BOOLEANS: ParamName[] = ['migration_type_strict', 'cpu_check_force', 'require_migration_network', 'keep_images'];
 
 t.test('the sample table covers every parameter, and every sample is accepted', async (t) => {
   t.same(Object.keys(SAMPLE).sort(), [...PARAM_NAMES].sort());
