@@ -13,7 +13,7 @@ export const ACTIONS: readonly ActionSpec[] = [
   { name: 'monitor', timeoutS: 20, intervalS: 10, depth: 0, summary: 'Checks that the container\'s init is alive (same PID and start time as when it started) and runs monitor_cmd if set.' },
   { name: 'migrate_to', timeoutS: 300, summary: 'On the source node: checkpoints the running container into state_dir for the target node.' },
   { name: 'migrate_from', timeoutS: 300, summary: 'On the target node: restores the container from the source node\'s checkpoint and announces its address.' },
-  { name: 'validate-all', timeoutS: 30, summary: 'Checks the parameters; with OCF_CHECK_LEVEL=10 also this node (CRIU, state_dir, bridge).' },
+  { name: 'validate-all', timeoutS: 30, summary: 'Checks the parameters; with OCF_CHECK_LEVEL=10 also whether this node can run the container and receive it by its migration_type: programs, CRIU and the kernel features the type needs (a missing one is an error only with migration_type_strict=true, else a logged warning naming the fallback), state_dir, bridge, the DRBD resource, memory.' },
   { name: 'meta-data', timeoutS: 5, summary: 'Prints the agent\'s metadata.' },
 ];
 

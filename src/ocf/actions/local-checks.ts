@@ -1,8 +1,9 @@
-/** Checks of this node against the configuration: programs, CRIU, state_dir, bridge. Each failure has its OCF code. */
+/** Checks of this node against the configuration: programs, CRIU (returning what it can do), state_dir, bridge. Each failure has its OCF code. */
 import { OCF, OcfError } from '../exit-codes.js';
 import type { Config } from '../params.js';
 import { which } from '../../util/which.js';
 import { stateDirProblem } from '../../storage/state-store.js';
+import type { Capabilities } from '../../criu/capabilities.js';
 
 const NATIVE_PROGRAMS = ['unshare', 'nsenter', 'setsid', 'ip', 'hostname'];
 
@@ -29,11 +30,12 @@ export function requireStateDir(config: Config): void {
   if (problem) throw new OcfError(OCF.ERR_INSTALLED, problem);
 }
 
-export async function requireCriuWorks(config: Config): Promise<void> {
+export async function requireCriuWorks(config: Config): Promise<Capabilities> {
   if (!which(config.criu_binary)) {
     throw new OcfError(OCF.ERR_INSTALLED, `criu_binary ${config.criu_binary} not found or not executable on this node`);
   }
   const { capabilities } = await import('../../criu/capabilities.js');
   const caps = await capabilities(config.criu_binary);
   if (!caps.criuCheck.ok) throw new OcfError(OCF.ERR_INSTALLED, `criu check fails on this node: ${caps.criuCheck.output}`);
+  return caps;
 }

@@ -1,4 +1,7 @@
-/** validate-all: level 0 checks the parameters; OCF_CHECK_LEVEL=10 also this node (CRIU works, state_dir, bridge). */
+/**
+ * validate-all: level 0 checks the parameters; OCF_CHECK_LEVEL=10 also whether this node can run the container
+ * and receive it by its migration_type (programs, CRIU and the kernel features, state_dir, bridge, DRBD).
+ */
 import { OCF, OcfError, type OcfCode } from '../exit-codes.js';
 import type { ActionContext } from '../context.js';
 import { migrationProblems } from '../config.js';
@@ -11,10 +14,13 @@ export async function validateAll(ctx: ActionContext): Promise<OcfCode> {
     if (problem) throw new OcfError(OCF.ERR_CONFIGURED, problem.message);
   }
   if (ctx.environment.checkLevel >= 10) {
+    const { requireDrbdResource, requireReceivable, stateDirElsewhere } = await import('./receive-checks.js');
     requirePrograms(config);
-    requireStateDir(config);
+    if (!stateDirElsewhere(config)) requireStateDir(config);
+    await requireDrbdResource(config);
     await requireBridge(config);
-    await requireCriuWorks(config);
+    const caps = await requireCriuWorks(config);
+    if (config.state_dir) requireReceivable(config, caps);
   }
   return OCF.SUCCESS;
 }
