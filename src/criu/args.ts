@@ -14,6 +14,11 @@ export interface LazyDumpRequest extends DumpRequest {
   serve: PageServerAddress;
   /** CRIU writes a byte here once the images are complete and it starts serving pages. */
   statusFd: number;
+  /**
+   * iterative+lazy: the last pre-copy round (relative to imagesDir). Pages unchanged since then become holes that
+   * the restore reads from that round; only the pages dirtied after it are left for the page server.
+   */
+  parentDir?: string | undefined;
 }
 
 export interface RestoreRequest {
@@ -62,7 +67,7 @@ export function finalDumpArgs(r: DumpRequest & { parentDir: string }): string[] 
 
 export function lazyDumpArgs(r: LazyDumpRequest): string[] {
   return [
-    ...dumpArgs(r),
+    ...(r.parentDir ? finalDumpArgs({ ...r, parentDir: r.parentDir }) : dumpArgs(r)),
     '--lazy-pages', '--address', r.serve.address, '--port', String(r.serve.port), '--status-fd', String(r.statusFd),
   ];
 }

@@ -45,3 +45,9 @@ export function parseRestoreStats(text: string): RestoreStats {
     forkingTimeUs: field(text, 'Forking time'),
   };
 }
+
+/** Pages `criu lazy-pages` copied in through userfaultfd, summed over the restored tasks (its log, at -v4). */
+export function parseLazyPagesTransferred(log: string): number | undefined {
+  const counts = [...log.matchAll(/UFFD transferred pages: \((\d+)\/\d+\)/g)].map((m) => Number(m[1]));
+  return counts.length ? counts.reduce((a, b) => a + b, 0) : undefined;
+}

@@ -10,6 +10,8 @@ import { writeJsonAtomic } from '../util/files.js';
 import { logger } from '../util/log.js';
 import type { Deadline } from '../util/deadline.js';
 import { forgetBackground, readBackground } from '../criu/background-status.js';
+import { readLog } from '../criu/criu.js';
+import { parseLazyPagesTransferred } from '../criu/stats.js';
 import { RecordStore } from './record.js';
 import { killStrandedTree, lazyPagesProgress, lazyWorkDir, waitPageServer } from './lazy.js';
 import { describeSummary, summarize } from './summary.js';
@@ -25,7 +27,8 @@ export function checkLazyRestore(config: Config): string | undefined {
     const records = config.state_dir ? new RecordStore(new StateStore(config.state_dir, config.name)) : undefined;
     const record = records?.read();
     if (records && record?.lazy && record.lazyDoneAt === undefined) {
-      const done = records.update(record, { lazyDoneAt: endedAt });
+      const fetched = parseLazyPagesTransferred(readLog(lazyWorkDir(config.name), 'lazy-pages.log'));
+      const done = records.update(record, { lazyDoneAt: endedAt, ...(fetched !== undefined ? { lazyPagesFetched: fetched } : {}) });
       const summary = summarize(done);
       writeJsonAtomic(records.store.statsPath(), summary);
       logger.info(`all memory of ${config.name} arrived: ${describeSummary(summary)}`);

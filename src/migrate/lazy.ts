@@ -52,7 +52,8 @@ const STATUS_FD = 3;
  * Starts the lazy dump in the background and returns once its images are written and it serves pages; throws
  * when it ends before that (CRIU then has resumed the container, as after any failed dump).
  */
-export async function startLazyDump(ctx: EngineContext, request: { pid: number; imagesDir: string; networkLock: NetworkLock; serve: PageServerAddress },
+export async function startLazyDump(ctx: EngineContext,
+  request: { pid: number; imagesDir: string; networkLock: NetworkLock; serve: PageServerAddress; parentDir?: string | undefined },
   deadline: Deadline): Promise<void> {
   const limitMs = deadline.bound() ?? 600_000;
   const args = lazyDumpArgs({ ...request, statusFd: STATUS_FD });

@@ -12,7 +12,7 @@ export interface NodeFeatures {
 }
 
 /** The types this version of the engine performs. */
-export const IMPLEMENTED: ReadonlySet<MigrationType> = new Set<MigrationType>(['simple', 'iterative', 'lazy']);
+export const IMPLEMENTED: ReadonlySet<MigrationType> = new Set<MigrationType>(['simple', 'iterative', 'lazy', 'iterative+lazy']);
 
 export type Plan =
   | { ok: true; type: MigrationType; fallbacks: string[] }
@@ -27,9 +27,7 @@ function missing(type: MigrationType, f: NodeFeatures): string | undefined {
     needs.push('non-cooperative userfaultfd (criu check --feature uffd-noncoop fails)');
   }
   if ((type === 'lazy' || type === 'iterative+lazy') && f.uffdNoncoop && f.lazyTransportProblem) needs.push(f.lazyTransportProblem);
-  if (needs.length === 0 && type === 'iterative+lazy') {
-    needs.push('a CRIU whose lazy restore uses the pre-copied pages (as shipped it fetches them all again one fault at a time: CRIU issue #2853)');
-  } else if (needs.length === 0 && !IMPLEMENTED.has(type)) {
+  if (needs.length === 0 && !IMPLEMENTED.has(type)) {
     needs.push(`an engine for ${type} migration, which this version of Ferry does not have yet`);
   }
   return needs.length ? needs.join(' and ') : undefined;

@@ -61,6 +61,8 @@ export interface MigrationRecord {
   lazy?: PageServerAddress;
   /** Lazy migration: wall-clock ms when the last page had arrived on the restoring node. */
   lazyDoneAt?: number;
+  /** Lazy migrations: pages lazy-pages fetched from the source (CRIU's "UFFD transferred pages"), once all arrived. */
+  lazyPagesFetched?: number;
   updatedAt: string;
 }
 

@@ -6,7 +6,8 @@
  */
 import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCF, OcfError } from '../ocf/exit-codes.js';
+import { OCF, OcfError, type OcfCode } from '../ocf/exit-codes.js';
+import type { MigrationType } from '../ocf/params.js';
 import { releaseStaleNetworkLock } from '../criu/network-lock.js';
 import { ensurePrivateDir, writeJsonAtomic } from '../util/files.js';
 import { runDir } from '../runtime/local-record.js';
@@ -44,22 +45,26 @@ function sealImages(dir: string): void {
 async function withPageServer(ctx: EngineContext, peer: PeerView, plan: Extract<Plan, { ok: true }>, path: TransferPath | undefined):
   Promise<{ plan: Extract<Plan, { ok: true }>; serve: PageServerAddress | undefined }> {
   const { target } = peer;
-  if (plan.type !== 'lazy') return { plan, serve: undefined };
-  if (ctx.config.storage === 'drbd') {
-    const problem = 'images both nodes can read while the pages move (with storage=drbd the source gives the device up first)';
+  if (!isLazy(plan.type)) return { plan, serve: undefined };
+  // without its lazy half, iterative+lazy is still iterative
+  const without: MigrationType = plan.type === 'iterative+lazy' ? 'iterative' : 'simple';
+  const fallBack = (problem: string, code: OcfCode) => {
     if (ctx.config.migration_type_strict) {
-      throw new OcfError(OCF.ERR_CONFIGURED, `not migrating ${ctx.config.name} to ${target}: lazy migration needs ${problem} and migration_type_strict=true`);
+      throw new OcfError(code, `not migrating ${ctx.config.name} to ${target}: ${plan.type} migration needs ${problem} and migration_type_strict=true; `
+        + `${ctx.config.name} keeps running on ${ctx.localNode}`);
     }
-    return { plan: { ...plan, type: 'simple', fallbacks: [...plan.fallbacks, `lazy needs ${problem}: falling back to simple`] }, serve: undefined };
+    return { plan: { ...plan, type: without, fallbacks: [...plan.fallbacks, `${plan.type} needs ${problem}: falling back to ${without}`] }, serve: undefined };
+  };
+  if (ctx.config.storage === 'drbd') {
+    return fallBack('images both nodes can read while the pages move (with storage=drbd the source gives the device up first)', OCF.ERR_CONFIGURED);
   }
   const found = await pageServerAddress(peer, path, ctx.config.require_migration_network);
   if ('address' in found) return { plan, serve: found };
-  if (ctx.config.migration_type_strict) {
-    throw new OcfError(OCF.ERR_GENERIC, `not migrating ${ctx.config.name} to ${target}: lazy migration needs ${found.problem} and migration_type_strict=true; `
-      + `${ctx.config.name} keeps running on ${ctx.localNode}`);
-  }
-  return { plan: { ...plan, type: 'simple', fallbacks: [...plan.fallbacks, `lazy needs ${found.problem}: falling back to simple`] }, serve: undefined };
+  return fallBack(found.problem, OCF.ERR_GENERIC);
 }
+
+const isLazy = (type: MigrationType) => type === 'lazy' || type === 'iterative+lazy';
+const precopies = (type: MigrationType) => type === 'iterative' || type === 'iterative+lazy';
 
 export async function checkpointForTarget(ctx: EngineContext, target: string): Promise<MigrationRecord> {
   const { config, driver, records, store } = ctx;
@@ -105,7 +110,7 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
       {
         name: 'pre-copy',
         run: async () => {
-          if (plan.type !== 'iterative') return;
+          if (!precopies(plan.type)) return;
           // with storage=none each round travels while the container runs, so the final transfer is small
           pre = await precopy(ctx, pid, imagesDir, dumpDeadline, path ? (dir) => sendRound(ctx, record, path, dir) : undefined);
           record = records.update(record, { precopy: { rounds: pre.rounds.map((r) => ({ pages: r.pagesWritten, ms: r.ms, frozenMs: r.frozenMs })), why: pre.why } });
@@ -120,7 +125,7 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
           if (serve) {
             // the images are complete when this returns; the memory stays with the page server until fetched
             // the tree stays frozen here until the target has fetched every page (then CRIU kills it)
-            await startLazyDump(ctx, { pid, imagesDir, networkLock: caps.networkLock, serve }, dumpDeadline);
+            await startLazyDump(ctx, { pid, imagesDir, networkLock: caps.networkLock, serve, parentDir: pre?.parentDir }, dumpDeadline);
             record = { ...record, dumpStartedAt, dumpedAt: Date.now() };
           } else if (pre?.parentDir) {
             const dumpStats = await ctx.criu.finalDump({ pid, imagesDir, networkLock: caps.networkLock, parentDir: pre.parentDir }, dumpDeadline.bound());

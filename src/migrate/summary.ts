@@ -19,6 +19,8 @@ export interface MigrationSummary {
   pagesRestored: number | undefined;
   /** Lazy migrations: from the start of the freeze until the last page had arrived on the target. */
   allMemoryMs?: number | undefined;
+  /** Lazy migrations: pages fetched from the source after the restore (the rest came from the images). */
+  lazyPagesFetched?: number | undefined;
   /** Iterative migrations: pages written by each pre-copy round, and why pre-copy stopped. */
   precopyRounds?: number[];
   precopyStop?: string;
@@ -46,7 +48,7 @@ export function summarize(r: MigrationRecord): MigrationSummary {
     pagesRestored: r.restoreStats?.pagesRestored,
     ...(r.storageMs ? { storageMs: r.storageMs } : {}),
     ...(r.precopy ? { precopyRounds: r.precopy.rounds.map((x) => x.pages), precopyStop: r.precopy.why } : {}),
-    ...(r.lazy ? { allMemoryMs: r.lazyDoneAt !== undefined ? r.lazyDoneAt - r.dumpStartedAt : undefined } : {}),
+    ...(r.lazy ? { allMemoryMs: r.lazyDoneAt !== undefined ? r.lazyDoneAt - r.dumpStartedAt : undefined, lazyPagesFetched: r.lazyPagesFetched } : {}),
   };
 }
 
@@ -55,7 +57,8 @@ export function describeSummary(s: MigrationSummary): string {
   return `migrated ${s.name} ${s.source} -> ${s.target} (${s.type}): downtime ${s.downtimeMs ?? "?"} ms `
     + `(dump ${s.dumpMs ?? '?'} ms, hand-over ${s.handoverMs ?? '?'} ms, restore ${s.restoreMs ?? '?'} ms), `
     + (s.precopyRounds ? `after ${s.precopyRounds.length} pre-copy round(s) of ${s.precopyRounds.join('/')} pages, ` : '')
-    + (s.type === 'lazy'
-      ? `memory fetched on demand${s.allMemoryMs !== undefined ? `, all of it in ${s.allMemoryMs} ms` : ''}`
+    + (s.type === 'lazy' || s.type === 'iterative+lazy'
+      ? `${s.pagesRestored ?? '?'} pages from the images, the rest fetched on demand`
+        + `${s.lazyPagesFetched !== undefined ? ` (${s.lazyPagesFetched} pages)` : ''}${s.allMemoryMs !== undefined ? `, all of it in ${s.allMemoryMs} ms` : ''}`
       : `frozen ${s.frozenMs ?? '?'} ms, ${mib} of memory (${s.pagesWritten ?? '?'} pages)`);
 }

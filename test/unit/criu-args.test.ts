@@ -98,6 +98,17 @@ t.test('lazy dump: serves the missing pages on the given address and port, says 
   t.equal(valueOf(args, '--network-lock'), 'nftables', 'still a full dump otherwise');
 });
 
+t.test('iterative+lazy dump: the last round as parent (unchanged pages become holes), only the rest left lazy', async (t) => {
+  const base = { pid: 9, imagesDir: '/s/img', networkLock: 'nftables' as const, serve: { address: '10.79.0.1', port: 40123 }, statusFd: 3 };
+  const args = lazyDumpArgs({ ...base, parentDir: 'pre-2' });
+  t.ok(args.includes('--lazy-pages'));
+  t.ok(args.includes('--track-mem'), 'soft-dirty tracking tells which pages changed since the parent');
+  t.equal(valueOf(args, '--prev-images-dir'), 'pre-2');
+  t.equal(args.filter((a) => a === '--track-mem').length, 1);
+  t.notOk(lazyDumpArgs(base).includes('--prev-images-dir'), 'plain lazy has no parent');
+  t.notOk(lazyDumpArgs({ ...base, parentDir: undefined }).includes('--track-mem'));
+});
+
 t.test('lazy restore and its lazy-pages daemon share a work directory (the socket), pages come from the source', async (t) => {
   const restore = restoreArgs({ imagesDir: '/s/img', pidFile: '/run/p', externals: [], lazyWorkDir: '/run/ferry/lazy/c.work' });
   t.ok(restore.includes('--lazy-pages'));
