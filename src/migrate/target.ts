@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../util/files.js';
 import { runDir, writeRestoreIntent } from '../runtime/local-record.js';
 import { announceAddress } from '../net/announce.js';
+import { releaseStaleNetworkLock, RESTORED_WITH_RULESET } from '../criu/network-lock.js';
 import { runPhases, PhaseError } from './phases.js';
 import { type MigrationRecord } from './record.js';
 import { describeSummary, summarize, type MigrationSummary } from './summary.js';
@@ -107,6 +108,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
   }
 
   rmSync(pidFile, { force: true });
+  if (restoredPid !== undefined) await releaseStaleNetworkLock(restoredPid, RESTORED_WITH_RULESET);
   if (config.ip && restoredPid !== undefined) await announceAddress(restoredPid, config.ip.address);
   record = records.update(record, { phase: 'restored' });
   const summary = summarize(record);
