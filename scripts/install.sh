@@ -17,7 +17,7 @@ cp -R package.json package-lock.json heartbeat-meta.xml LICENSE dist ocf bin con
 cp -R node_modules "$D$PREFIX/"
 # only what runs: development tools (TypeScript, tap) stay behind
 (cd "$D$PREFIX" && npm prune --omit=dev --no-audit --no-fund --silent >/dev/null 2>&1)
-rm -rf "$D$PREFIX/dist/bench"
+rm -rf "$D$PREFIX/dist/bench" "$D$PREFIX/dist/test"
 chmod -R go-w "$D$PREFIX"
 chmod -R a+rX "$D$PREFIX"
 # the agent's interpreter as an absolute path: spares every monitor the exec of env(1)
