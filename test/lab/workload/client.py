@@ -2,7 +2,7 @@
 """Client of server.py: watches a live TCP session while the server migrates.
 
 usage: client.py HOST DURATION_S LOG_JSONL SUMMARY_JSON [--port 5000] [--interval 0.05]
-                 [--reply-timeout 30] [--connect-timeout 5]
+                 [--reply-timeout 30] [--connect-timeout 5] [--stop-file PATH]
 
 Sends "N\n" every INTERVAL seconds for DURATION_S over ONE connection (never reconnects: a migration must
 keep the connection). Each reply is logged as one JSON line {"t", "seq", "counter", "gap_ms"}, gap_ms being
@@ -11,9 +11,12 @@ At the end, or on the first error, SUMMARY_JSON gets {"replies", "max_gap_ms", "
 "counter_last", "counter_monotonic", "errors"} (also printed on stdout).
 Exit status: 0 when no error, 1 on EOF / reset / timeout / a reply that does not match, 2 when it could not
 connect at all. A counter going back does not change the exit status; read counter_monotonic.
+With --stop-file, the session also ends (cleanly, status 0) as soon as PATH exists: for a test that cannot know
+in advance how long the migration it watches will take.
 """
 import argparse
 import json
+import os
 import signal
 import socket
 import sys
@@ -42,6 +45,7 @@ def main():
     ap.add_argument('--interval', type=float, default=0.05)
     ap.add_argument('--reply-timeout', type=float, default=30)
     ap.add_argument('--connect-timeout', type=float, default=5)
+    ap.add_argument('--stop-file')
     a = ap.parse_args()
 
     s = {'replies': 0, 'max_gap_ms': 0.0, 'counter_first': None, 'counter_last': None,
@@ -69,7 +73,7 @@ def main():
     next_send = time.monotonic()
     last = None
     seq = 0
-    while time.monotonic() < end:
+    while time.monotonic() < end and not (a.stop_file and os.path.exists(a.stop_file)):
         seq += 1
         try:
             conn.sendall(b'%d\n' % seq)
