@@ -20,7 +20,7 @@ import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
 import { transferPath, sendCheckpoint, sendRound, type TransferPath } from './transfer.js';
 import { reachPeer, type PeerView } from './peer.js';
-import { storageFor } from '../storage/lifecycle.js';
+import { storageFor, type StorageLifecycle } from '../storage/lifecycle.js';
 import { abandonLazyDump, pageServerAddress, startLazyDump } from './lazy.js';
 import { precopy, type PrecopyReport } from './precopy.js';
 import type { PageServerAddress } from '../criu/args.js';
@@ -65,6 +65,27 @@ async function withPageServer(ctx: EngineContext, peer: PeerView, plan: Extract<
 
 const isLazy = (type: MigrationType) => type === 'lazy' || type === 'iterative+lazy';
 const precopies = (type: MigrationType) => type === 'iterative' || type === 'iterative+lazy';
+
+/**
+ * storage=drbd, after the dump: the device goes to the target only while the peer is connected and UpToDate up to
+ * the demote (protocol C: then it has every byte of the checkpoint). Otherwise (the link went away during the
+ * dump, say) the device stays Primary here with the checkpoint on it, and migrate_to fails without resuming:
+ * Pacemaker then stops the resource (this node demotes alone, so only it may promote again) and its start
+ * resumes the checkpoint, on the only node that holds it.
+ */
+async function handOverDevice(ctx: EngineContext, storage: StorageLifecycle, record: MigrationRecord): Promise<void> {
+  const { config } = ctx;
+  try {
+    const ms = await storage.handOff();
+    // the record is on the device just given up: the source's side of the figures stays on this node
+    ensurePrivateDir(join(runDir(), 'drbd'));
+    writeJsonAtomic(join(runDir(), 'drbd', `${config.name}.handoff.json`), { id: record.id, ...ms });
+  } catch (err) {
+    await storage.attach().catch((e: unknown) => logger.err(`could not take DRBD ${config.drbd_resource ?? '?'} back: ${e instanceof Error ? e.message : String(e)}`));
+    throw new OcfError(OCF.ERR_GENERIC, `checkpointed ${config.name}, but handing DRBD ${config.drbd_resource ?? '?'} over to ${record.target} failed: `
+      + `${err instanceof Error ? err.message : String(err)}; the checkpoint is kept on ${ctx.localNode} and the next start resumes it`);
+  }
+}
 
 export async function checkpointForTarget(ctx: EngineContext, target: string): Promise<MigrationRecord> {
   const { config, driver, records, store } = ctx;
@@ -156,22 +177,6 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
           driver.forget();
         },
       },
-      {
-        name: 'hand-off',
-        run: async () => {
-          if (config.storage !== 'drbd') return;
-          try {
-            // the record is on the device just given up: the source's side of the figures stays on this node
-            const ms = await storage.handOff();
-            ensurePrivateDir(join(runDir(), 'drbd'));
-            writeJsonAtomic(join(runDir(), 'drbd', `${config.name}.handoff.json`), { id, ...ms });
-          } catch (err) {
-            await storage.attach(); // a half hand-off: take the device back, so the rollback can read the checkpoint
-            throw err;
-          }
-        },
-        undo: async () => { if (config.storage === 'drbd') await storage.attach(); },
-      },
     ]);
   } catch (err) {
     const stillHere = driver.checkpointRoot() !== undefined;
@@ -182,6 +187,7 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
   logger.info(serve
     ? `checkpoint ${id} of ${config.name} complete but for its memory, which ${serve.address}:${serve.port} serves until the target has it all`
     : `checkpoint ${id} of ${config.name} complete: ${record.dumpStats?.pagesWritten ?? '?'} pages, frozen ${((record.dumpStats?.frozenTimeUs ?? 0) / 1000).toFixed(0)} ms`);
+  if (config.storage === 'drbd') await handOverDevice(ctx, storage, record);
   if (!path) return record;
   try {
     return (await sendCheckpoint(ctx, record, path)).record;

@@ -18,7 +18,7 @@ export interface StorageLifecycle {
   runProblem(): Promise<string | undefined>;
   /** source, before freezing: why the target could not take over, if so. */
   handOffProblem(): Promise<string | undefined>;
-  /** source, after the dump: the time of each step, in ms. */
+  /** source, after the dump: the time of each step, in ms; refuses (the device kept here) if the peer went away. */
   handOff(): Promise<Record<string, number>>;
   /** target, before the restore: the time of each step, in ms. */
   takeOver(): Promise<Record<string, number>>;
@@ -81,7 +81,15 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
       return why ? `DRBD ${name} (${describe(s)}): ${why}` : undefined;
     },
     async handOff() {
-      const ms = await timed([['sync', () => volume.sync()], ['umount', () => volume.unmount()], ['demote', () => volume.demote()]]);
+      const ms = await timed([['sync', () => volume.sync()], ['umount', () => volume.unmount()]]);
+      // every write is on the disk now: the peer has them all only if it is still connected and UpToDate
+      const s = await volume.state();
+      const why = handOffProblem(s);
+      if (why) {
+        await volume.mount();
+        throw refuse(`hand ${config.name} over`, s, `${why}; the device stays here`);
+      }
+      Object.assign(ms, await timed([['demote', () => volume.demote()]]));
       logger.info(`handed DRBD ${name} over: sync ${ms.sync} ms, umount ${ms.umount} ms, demote ${ms.demote} ms`);
       return ms;
     },

@@ -3,7 +3,8 @@
 # script) unchanged, unless a fault file in the calling node's private /run names this operation:
 #   /run/ferry-fault/restore-fails   restore exits 1 before doing anything (as a CRIU failure would)
 #   /run/ferry-fault/dump-killed     the real dump is SIGKILLed 40 ms after it starts (CRIU killed mid-dump)
-#   /run/ferry-fault/dump-slow       the dump starts after a 30 s pause (for deadline tests)
+#   /run/ferry-fault/dump-slow       the dump starts after a 30 s pause (for deadline tests; dump-slow.reached
+#                                    appears when the pause begins, for tests that act during it)
 # Each lab node has its own /run, so a fault hits only the node it was set on.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +16,7 @@ if [ "$op" = restore ] && [ -e "$F/restore-fails" ]; then
   exit 1
 fi
 if [ "$op" = dump ] && [ -e "$F/dump-slow" ]; then
+  : > "$F/dump-slow.reached"
   sleep 30
 fi
 if [ "$op" = dump ] && [ -e "$F/dump-killed" ]; then
