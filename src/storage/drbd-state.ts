@@ -126,3 +126,14 @@ export function handOffProblem(s: DrbdState): string | undefined {
   if (s.peerDisk !== 'UpToDate') return `the peer's disk is ${s.peerDisk}, not UpToDate: it could not take over`;
   return undefined;
 }
+
+/**
+ * From `drbdadm dump RESOURCE`: why this configuration breaks Ferry's single-primary hand-over, if it does. Ferry
+ * never needs two Primaries (the checkpoint is complete before the device moves); with allow-two-primaries DRBD
+ * would no longer refuse a second one, so a promote from anywhere else could split the data unnoticed.
+ */
+export function dualPrimaryProblem(dump: string): string | undefined {
+  const allows = /^\s*allow-two-primaries\s+(yes|no)\s*;/m.exec(dump)?.[1] === 'yes';
+  return allows ? 'its configuration has allow-two-primaries yes; Ferry hands over a single-primary device and never needs two Primaries, '
+    + 'and with that setting DRBD would not refuse a second one: set allow-two-primaries no (net section)' : undefined;
+}

@@ -36,6 +36,11 @@ export class DrbdVolume {
     return this.state();
   }
 
+  /** The resource's configuration as drbdadm resolves it (defaults it does not print are DRBD's). */
+  async dump(): Promise<string> {
+    return (await run('drbdadm', ['dump', this.c.resource], { timeoutMs: 10_000 })).stdout;
+  }
+
   async device(): Promise<string> {
     const r = await run('drbdadm', ['sh-dev', this.c.resource], { timeoutMs: 10_000 });
     const dev = r.stdout.trim();

@@ -7,7 +7,7 @@ import type { Config } from '../ocf/params.js';
 import { OCF, OcfError } from '../ocf/exit-codes.js';
 import { logger } from '../util/log.js';
 import { DrbdVolume } from './drbd.js';
-import { handOffProblem, runProblem, startProblem, takeOverProblem, type DrbdState } from './drbd-state.js';
+import { dualPrimaryProblem, handOffProblem, runProblem, startProblem, takeOverProblem, type DrbdState } from './drbd-state.js';
 
 export interface StorageLifecycle {
   /** start (or resume) on this node: make state_dir and the container's files usable here. */
@@ -77,7 +77,7 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
     },
     async handOffProblem() {
       const s = await volume.state();
-      const why = handOffProblem(s);
+      const why = handOffProblem(s) ?? dualPrimaryProblem(await volume.dump());
       return why ? `DRBD ${name} (${describe(s)}): ${why}` : undefined;
     },
     async handOff() {
@@ -95,7 +95,7 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
     },
     async takeOver() {
       const s = await volume.state();
-      const why = takeOverProblem(s);
+      const why = takeOverProblem(s) ?? dualPrimaryProblem(await volume.dump());
       if (why) throw refuse(`take ${config.name} over`, s, why);
       const ms = await timed([['promote', () => volume.promote()], ['mount', () => volume.mount()]]);
       volume.forgetLastPrimaryAlone();

@@ -17,7 +17,7 @@ import type { Capabilities } from '../../criu/capabilities.js';
 import type { MigrationSummary } from '../../migrate/summary.js';
 import { receiveVerdict } from '../../migrate/receive-plan.js';
 import { DrbdVolume } from '../../storage/drbd.js';
-import { UNCONFIGURED } from '../../storage/drbd-state.js';
+import { dualPrimaryProblem, UNCONFIGURED } from '../../storage/drbd-state.js';
 
 const PAGE = 4096;
 
@@ -67,6 +67,8 @@ export async function requireDrbdResource(config: Config): Promise<void> {
     const said = `${r.stderr}\n${r.stdout}`.trim().split('\n')[0] ?? '';
     throw new OcfError(OCF.ERR_CONFIGURED, `drbd_resource ${config.drbd_resource} is not configured on this node${said ? ` (drbdadm: ${said})` : ''}`);
   }
+  const dualPrimary = dualPrimaryProblem(await volume.dump());
+  if (dualPrimary) throw new OcfError(OCF.ERR_CONFIGURED, `DRBD ${config.drbd_resource}: ${dualPrimary}`);
   const state = await volume.state();
   if (state.role === UNCONFIGURED.role) logger.warning(`DRBD ${config.drbd_resource} is configured but not up on this node: start and migrate_from refuse until drbdadm up ${config.drbd_resource}`);
 }
