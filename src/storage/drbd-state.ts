@@ -87,16 +87,27 @@ export function runProblem(s: DrbdState): string | undefined {
   return undefined;
 }
 
+/** Connection states of a link that went away (8.4 names and DRBD 9's Connecting), not an administrative StandAlone. */
+const LOST_LINK = new Set(['WFConnection', 'Unconnected', 'NetworkFailure', 'BrokenPipe', 'Timeout', 'ProtocolError', 'TearDown', 'Disconnecting', 'Connecting']);
+
+/** The peer's link went away (as opposed to a healthy connection, a resync, an admin's disconnect, a split-brain). */
+export function linkLost(s: DrbdState): boolean {
+  return LOST_LINK.has(s.connection);
+}
+
 /**
- * Why this node must not promote the resource to take the container over (undefined when it may): it must hold
- * every write (its disk UpToDate), see the peer (connected, so the peer has demoted and nothing is lost in a
- * split), and the peer must no longer be Primary (single-primary: never two outside an explicit window).
+ * Why this node must not promote the resource to take the container over from a migration's source (undefined
+ * when it may). migrate_from runs only after the source's migrate_to succeeded, and that demoted only once its
+ * last write was on disk while this node was still connected and UpToDate (protocol C: then this node has every
+ * write). So a link lost since then costs nothing: this node may promote alone. What is refused: a disk that is
+ * not UpToDate (a resync unfinished), a resync in progress, a StandAlone resource (an admin's disconnect or a
+ * split-brain), and a peer still Primary (single-primary: never two outside an explicit window).
  */
 export function takeOverProblem(s: DrbdState): string | undefined {
   if (s.connection === 'Unconfigured') return 'the DRBD resource is not configured (or not up) on this node';
   if (s.connection === 'StandAlone') return 'the DRBD resource is StandAlone: disconnected, possibly a split-brain; resolve it before moving the container';
   if (s.disk !== 'UpToDate') return `this node's disk is ${s.disk}, not UpToDate${/^Sync/.test(s.connection) ? ` (${s.connection}: the resync is not finished)` : ''}`;
-  if (s.connection !== 'Connected') return `the peer is not connected (${s.connection}): promoting now could lose what it wrote last`;
+  if (s.connection !== 'Connected' && !linkLost(s)) return `the peer is not connected (${s.connection}): promoting now could lose what it wrote last`;
   if (s.peerRole === 'Primary') return 'the peer is still Primary: it has not handed the device over';
   return undefined;
 }

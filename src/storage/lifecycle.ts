@@ -7,7 +7,7 @@ import type { Config } from '../ocf/params.js';
 import { OCF, OcfError } from '../ocf/exit-codes.js';
 import { logger } from '../util/log.js';
 import { DrbdVolume } from './drbd.js';
-import { dualPrimaryProblem, handOffProblem, runProblem, startProblem, takeOverProblem, type DrbdState } from './drbd-state.js';
+import { dualPrimaryProblem, handOffProblem, linkLost, runProblem, startProblem, takeOverProblem, type DrbdState } from './drbd-state.js';
 
 export interface StorageLifecycle {
   /** start (or resume) on this node: make state_dir and the container's files usable here. */
@@ -97,6 +97,10 @@ function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
       const s = await volume.state();
       const why = takeOverProblem(s) ?? dualPrimaryProblem(await volume.dump());
       if (why) throw refuse(`take ${config.name} over`, s, why);
+      if (linkLost(s)) {
+        logger.warning(`promoting DRBD ${name} without its peer (${describe(s)}): the link went away after the source handed the device over, `
+          + 'which it did only once this node had every write; the peer gets the new writes when it reconnects');
+      }
       const ms = await timed([['promote', () => volume.promote()], ['mount', () => volume.mount()]]);
       volume.forgetLastPrimaryAlone();
       logger.info(`took DRBD ${name} over: promote ${ms.promote} ms, mount ${ms.mount} ms (${config.mount_point ?? '?'})`);

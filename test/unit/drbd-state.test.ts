@@ -4,7 +4,7 @@
  * test/unit/fixtures/drbd when present and are checked by drbd-fixtures.test.ts).
  */
 import t from 'tap';
-import { fromDrbdadm, fromProcDrbd, fromStatusJson, handOffProblem, runProblem, startProblem, takeOverProblem } from '../../src/storage/drbd-state.js';
+import { fromDrbdadm, fromProcDrbd, fromStatusJson, handOffProblem, linkLost, runProblem, startProblem, takeOverProblem } from '../../src/storage/drbd-state.js';
 
 const PROC = `version: 8.4.11 (api:1/proto:86-101)
 srcversion: 211FB288A383ED945B83420
@@ -54,7 +54,14 @@ t.test('running: only as Primary with an UpToDate disk', async (t) => {
 t.test('taking over in a migration: connected, UpToDate here, the peer demoted', async (t) => {
   t.equal(takeOverProblem(S('Secondary', 'Secondary', 'Connected', 'UpToDate', 'UpToDate')), undefined);
   t.match(takeOverProblem(S('Secondary', 'Primary', 'Connected', 'UpToDate', 'UpToDate')), /still Primary/);
-  t.match(takeOverProblem(S('Secondary', 'Unknown', 'WFConnection', 'UpToDate', 'DUnknown')), /not connected \(WFConnection\)/);
+  // migrate_from follows a hand-over the source made only while this node had every write: a link lost since is no loss
+  for (const lost of ['WFConnection', 'Unconnected', 'NetworkFailure', 'BrokenPipe', 'Timeout', 'Connecting']) {
+    t.equal(takeOverProblem(S('Secondary', 'Unknown', lost, 'UpToDate', 'DUnknown')), undefined, `${lost}: may promote alone`);
+    t.ok(linkLost(S('Secondary', 'Unknown', lost, 'UpToDate', 'DUnknown')), `${lost} is a lost link`);
+  }
+  t.match(takeOverProblem(S('Secondary', 'Unknown', 'WFConnection', 'Outdated', 'DUnknown')), /Outdated, not UpToDate/, 'not with a disk fencing outdated');
+  t.match(takeOverProblem(S('Secondary', 'Primary', 'SyncSource', 'UpToDate', 'Inconsistent')), /not connected \(SyncSource\)/, 'not in the middle of a resync');
+  t.notOk(linkLost(S('Secondary', 'Unknown', 'StandAlone', 'UpToDate', 'DUnknown')), 'an admin\'s disconnect or a split-brain is not a lost link');
   t.match(takeOverProblem(S('Secondary', 'Secondary', 'SyncTarget', 'Inconsistent', 'UpToDate')), /Inconsistent.*resync is not finished/);
   t.match(takeOverProblem(S('Secondary', 'Unknown', 'StandAlone', 'UpToDate', 'DUnknown')), /split-brain/);
   t.match(takeOverProblem(S('Unconfigured', 'Unknown', 'Unconfigured', 'Diskless', 'DUnknown')), /not configured/);
