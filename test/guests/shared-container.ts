@@ -53,8 +53,9 @@ export function sharedContainerXml(o: SharedContainerOptions): string {
   ].join('\n');
 }
 
-/** The workload's files on the share (once per lab boot). */
+/** The workload's files and the state_dir on the share (once per lab boot). */
 export function installWorkload(): void {
+  mkdirSync(join(SHARED_DIR, STATE), { recursive: true });
   mkdirSync(join(SHARED_DIR, FILES), { recursive: true });
   copyFileSync(join(WORKLOAD_DIR, 'server.py'), join(SHARED_DIR, FILES, 'server.py'));
 }
