@@ -7,16 +7,16 @@
  */
 import { execa } from 'execa';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { execInGuest, type GuestExecOptions, type GuestExecResult } from './ctl/client.js';
+import { REPO } from '../lab/lab.js';
 
 export type GuestId = 1 | 2;
 export const GUEST_IDS: readonly GuestId[] = [1, 2];
 export type { GuestExecOptions, GuestExecResult };
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const GUESTS_SH = join(HERE, 'guests.sh');
+// from the repository, not from this file: benchmarks run the compiled copy under dist/
+export const GUESTS_SH = join(REPO, 'test', 'guests', 'guests.sh');
 export const GUESTS_DIR = process.env.FERRY_GUESTS_DIR ?? '/tmp/ferry-guests';
 /** The 9p directory every guest mounts at /shared (stands in for shared storage). */
 export const SHARED_DIR = join(GUESTS_DIR, 'shared');
