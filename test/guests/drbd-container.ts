@@ -162,3 +162,30 @@ export async function cutDrbdLink(n: GuestId, cut: boolean): Promise<void> {
       + '  chain out { type filter hook output priority -10; tcp dport 7789 drop; tcp sport 7789 drop; }\n}\n',
   });
 }
+
+/** The resource's parameters as loaded (SHARED_DIR/web1.xml), as the OCF_RESKEY_* environment of an agent run. */
+export function resourceEnvironment(): Record<string, string> {
+  const xml = readFileSync(join(SHARED_DIR, 'web1.xml'), 'utf8');
+  const params = xml.slice(xml.indexOf('<instance_attributes'), xml.indexOf('</instance_attributes>'));
+  const decode = (v: string) => v.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return Object.fromEntries([...params.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [`OCF_RESKEY_${m[1]}`, decode(m[2] ?? '')]));
+}
+
+/**
+ * Runs the agent in guest N as Pacemaker would (its parameters, OCF_ROOT, the node, a timeout), for steps a test
+ * must hold apart that Pacemaker would run back to back; the resource is in maintenance meanwhile.
+ */
+export async function agentInGuest(n: GuestId, action: string, meta: Record<string, string> = {}): Promise<{ exitCode: number; stderr: string }> {
+  const env = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', OCF_ROOT: '/usr/lib/ocf', OCF_RESOURCE_INSTANCE: ID,
+    OCF_RESKEY_CRM_meta_on_node: guestName(n), OCF_RESKEY_CRM_meta_timeout: '300000',
+    ...resourceEnvironment(), ...Object.fromEntries(Object.entries(meta).map(([k, v]) => [`OCF_RESKEY_CRM_meta_${k}`, v])),
+  };
+  const r = await guestExec(n, ['/usr/lib/ocf/resource.d/ferry/container', action], { env, timeoutMs: 320_000 });
+  return { exitCode: r.exitCode, stderr: r.stderr };
+}
+
+/** Resource-level maintenance: Pacemaker neither acts on nor monitors the resource. */
+export async function maintenance(on: boolean): Promise<void> {
+  await mustGuest(1, ['crm_resource', '--resource', ID, '--meta', '--set-parameter', 'maintenance', '--parameter-value', on ? 'true' : 'false'], { timeoutMs: 60_000 });
+}

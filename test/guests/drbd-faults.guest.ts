@@ -5,14 +5,16 @@
  *   - the restore fails on the target after it has promoted and mounted the device: the target gives the device
  *     back, Pacemaker's recovery resumes the checkpoint on the source;
  *   - the target loses its DRBD link while the source is dumping: the source notices before demoting, keeps the
- *     device and the checkpoint, and Pacemaker's recovery resumes it there; the target never becomes Primary.
+ *     device and the checkpoint, and Pacemaker's recovery resumes it there; the target never becomes Primary;
+ *   - the target loses its DRBD link after the source has handed over (demoted): the target has every write, so it
+ *     promotes alone and restores; DRBD resyncs the source when the link is back, without a split-brain.
  * Named *.guest.ts: run by test/guests/run.sh (part of npm test).
  */
 import t, { type Test } from 'tap';
 import { GUEST_IDS, guestExec, guestName, guestsDown, guestsUp, mustGuest, type GuestId } from './guests.js';
 import { waitFor } from '../lab/lab.js';
 import {
-  counter, cutDrbdLink, dataSum, drbdCstate, drbdRole, FAULT_CRIU, ID, other, settledOn, setFault, setUpDrbdContainer, workloadCopies,
+  agentInGuest, counter, cutDrbdLink, dataSum, drbdCstate, drbdRole, FAULT_CRIU, ID, maintenance, other, settledOn, setFault, setUpDrbdContainer, workloadCopies,
 } from './drbd-container.js';
 
 /** What every fault must end with: one copy, on `home`, resumed, with the device there and the data intact. */
@@ -86,5 +88,41 @@ t.test('DRBD hand-over faults in the guests: one copy, resumed, data intact', as
     }, { what: 'DRBD reconnected and resynced', timeoutMs: 120_000, intervalMs: 1000 });
     t.pass(`link back: ${back}, no split-brain`);
     await cleanup();
+  });
+
+  // Pacemaker runs migrate_from a moment after migrate_to; the agent is run by hand here (the resource in
+  // maintenance) so that the link can go exactly in between
+  await t.test(`${guestName(away)} loses its DRBD link after ${guestName(home)} handed over: it promotes alone`, async (t) => {
+    const before = await counter(home);
+    await maintenance(true);
+    const meta = { migrate_source: guestName(home), migrate_target: guestName(away) };
+    const out = await agentInGuest(home, 'migrate_to', meta);
+    t.equal(out.exitCode, 0, `migrate_to on ${guestName(home)}${out.exitCode ? `: ${out.stderr}` : ''}`);
+    t.match(await drbdRole(home), /^Secondary\//, `${guestName(home)} demoted`);
+    await cutDrbdLink(away, true);
+    const lost = await waitFor(async () => { const c = await drbdCstate(away); return c !== 'Connected' ? c : undefined; },
+      { what: `${guestName(away)} sees the DRBD link gone`, timeoutMs: 60_000, intervalMs: 500 });
+    const into = await agentInGuest(away, 'migrate_from', meta);
+    t.equal(into.exitCode, 0, `migrate_from on ${guestName(away)} with DRBD ${lost}${into.exitCode ? `: ${into.stderr}` : ''}`);
+    t.match(into.stderr, /promoting DRBD r0 without its peer/, 'it says why it promoted alone');
+    t.equal((await agentInGuest(home, 'stop')).exitCode, 0, `stop on ${guestName(home)}`);
+    t.same(await Promise.all(GUEST_IDS.map(workloadCopies)), GUEST_IDS.map((n) => (n === away ? 1 : 0)), `one copy, on ${guestName(away)}`);
+    const c = await counter(away);
+    t.equal(c.instance, before.instance, 'the same process');
+    t.ok(c.value > before.value, `counter continued (${before.value} -> ${c.value})`);
+    t.match(await drbdRole(away), /^Primary\//, `${guestName(away)} is Primary`);
+    t.match(await drbdRole(home), /^Secondary\//, `${guestName(home)} stayed Secondary`);
+    await cutDrbdLink(away, false);
+    const back = await waitFor(async () => {
+      const r = await guestExec(away, ['drbdadm', 'dstate', 'r0']);
+      return (await drbdCstate(away)) === 'Connected' && r.stdout.trim() === 'UpToDate/UpToDate' ? r.stdout.trim() : undefined;
+    }, { what: 'DRBD reconnected and resynced', timeoutMs: 120_000, intervalMs: 1000 });
+    t.pass(`link back: ${back}, no split-brain`);
+    t.equal(await dataSum(away), sum, 'the data on the device is intact');
+    // Pacemaker learns where it runs by probing both guests, then manages it again without moving it
+    await mustGuest(1, ['crm_resource', '--resource', ID, '--cleanup'], { timeoutMs: 60_000 });
+    await maintenance(false);
+    t.same(await settledOn(), [guestName(away)], `Pacemaker finds it on ${guestName(away)} and leaves it there`);
+    t.same(await Promise.all(GUEST_IDS.map(workloadCopies)), GUEST_IDS.map((n) => (n === away ? 1 : 0)), 'still one copy');
   });
 });
