@@ -51,3 +51,15 @@ export function parseLazyPagesTransferred(log: string): number | undefined {
   const counts = [...log.matchAll(/UFFD transferred pages: \((\d+)\/\d+\)/g)].map((m) => Number(m[1]));
   return counts.length ? counts.reduce((a, b) => a + b, 0) : undefined;
 }
+
+/**
+ * A lazy dump prints its --display-stats only once the page server has served everything, long after the
+ * migration: its page figures come from the dump log instead, one "Pagemap generated: N pages (L lazy) H holes"
+ * line per memory area (N counts the lazy pages too; H pages were left to the parent pre-copy round).
+ */
+export function parsePagemapGenerated(log: string): Pick<DumpStats, 'pagesWritten' | 'pagesLazy' | 'pagesSkippedParent'> | undefined {
+  const areas = [...log.matchAll(/Pagemap generated: (\d+) pages(?: \((\d+) lazy\))? (\d+) holes/g)];
+  if (!areas.length) return undefined;
+  const sum = (i: number) => areas.reduce((a, m) => a + Number(m[i] ?? 0), 0);
+  return { pagesWritten: sum(1) - sum(2), pagesLazy: sum(2), pagesSkippedParent: sum(3) };
+}

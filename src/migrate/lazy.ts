@@ -15,6 +15,7 @@ import { lazyDumpArgs, lazyPagesArgs, type PageServerAddress } from '../criu/arg
 import { startBackground } from '../criu/background.js';
 import { backgroundState, forgetBackground, lazyDir, readBackground, outputPath, type BackgroundRole } from '../criu/background-status.js';
 import { CriuError, criuLogTail, LOCK_BUSY, LOCK_BUSY_REASON, readLog } from '../criu/criu.js';
+import { parseDumpStats, parsePagemapGenerated, type DumpStats } from '../criu/stats.js';
 import type { NetworkLock } from '../criu/args.js';
 import { run } from '../util/run.js';
 import { ensurePrivateDir, readJson, removeQuietly, writeJsonAtomic } from '../util/files.js';
@@ -49,12 +50,13 @@ export function freePort(address: string): Promise<number> {
 const STATUS_FD = 3;
 
 /**
- * Starts the lazy dump in the background and returns once its images are written and it serves pages; throws
- * when it ends before that (CRIU then has resumed the container, as after any failed dump).
+ * Starts the lazy dump in the background and returns once its images are written and it serves pages, with the
+ * dump's page figures from its log; throws when it ends before that (CRIU then has resumed the container, as
+ * after any failed dump).
  */
 export async function startLazyDump(ctx: EngineContext,
   request: { pid: number; imagesDir: string; networkLock: NetworkLock; serve: PageServerAddress; parentDir?: string | undefined },
-  deadline: Deadline): Promise<void> {
+  deadline: Deadline): Promise<DumpStats> {
   const limitMs = deadline.bound() ?? 600_000;
   const args = lazyDumpArgs({ ...request, statusFd: STATUS_FD });
   const tree = identityOf(request.pid);
@@ -68,7 +70,10 @@ export async function startLazyDump(ctx: EngineContext,
     started.statusStream?.once('data', () => { clearTimeout(timer); resolve('ready'); });
     started.ended.then(() => { clearTimeout(timer); resolve('ended'); }, () => { clearTimeout(timer); resolve('ended'); });
   });
-  if (outcome === 'ready') { started.release(); return; }
+  if (outcome === 'ready') {
+    started.release();
+    return { ...parseDumpStats(''), ...parsePagemapGenerated(readLog(request.imagesDir, 'dump.log')) };
+  }
   if (outcome === 'timeout') await stopBackground(ctx.config.name, 'page-server');
   started.release();
   throw lazyFailure(ctx.config.name, 'page-server', 'dump', request.imagesDir, 'dump.log', outcome === 'timeout' ? 'timed out' : undefined);

@@ -1,6 +1,6 @@
 /** CRIU's own figures, from the --display-stats text of CRIU 4.2.1 as captured on the lab machine. */
 import t from 'tap';
-import { parseDumpStats, parseRestoreStats } from '../../src/criu/stats.js';
+import { parseDumpStats, parsePagemapGenerated, parseRestoreStats } from '../../src/criu/stats.js';
 
 const DUMP = `Displaying dump stats:
 Freezing time: 442 us
@@ -71,4 +71,16 @@ t.test('missing fields are undefined, not 0 or NaN', async (t) => {
 t.test('dump stats are not read from restore output, nor the other way round', async (t) => {
   t.same(Object.values(parseDumpStats(RESTORE)).filter((v) => v !== undefined), []);
   t.same(Object.values(parseRestoreStats(DUMP)).filter((v) => v !== undefined), []);
+});
+
+t.test('a lazy dump: page figures summed from the dump log\'s "Pagemap generated" lines', async (t) => {
+  // CRIU 3.17 lines, as in a lazy final dump on top of a pre-copy round (the log prefix is CRIU's)
+  const log = '(00.412305) Pagemap generated: 12 pages (0 lazy) 3 holes\n'
+    + '(00.413001) Dumping pages (type: 55 pid: 1)\n'
+    + '(00.520116) Pagemap generated: 2054 pages (2000 lazy) 63002 holes\n'
+    + '(00.530116) Pagemap generated: 4 pages (4 lazy) 0 holes\n';
+  t.same(parsePagemapGenerated(log), { pagesWritten: 66, pagesLazy: 2004, pagesSkippedParent: 63005 });
+  t.same(parsePagemapGenerated('(00.1) Pagemap generated: 7 pages 2 holes\n'), { pagesWritten: 7, pagesLazy: 0, pagesSkippedParent: 2 },
+    'older CRIU, without the lazy count');
+  t.equal(parsePagemapGenerated('(00.1) Dumping finished successfully\n'), undefined, 'no such line: unknown, not zero');
 });
