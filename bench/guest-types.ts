@@ -27,7 +27,11 @@ const arg = (name: string, fallback: string) => {
 const sizes = arg('sizes', '64,256').split(',').map(Number);
 const rounds = Number(arg('rounds', '3'));
 const dirty = Number(arg('dirty', '4'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] ?? NaN : Math.round((((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2) * 10) / 10;
+};
 
 interface Run { downtimeMs: number; totalMs: number; rounds: number; lazyPagesFetched: number | undefined; pagesRestored: number | undefined }
 interface TypeFigures { downtimeMs: number; totalMs: number; rounds: number; lazyPagesFetched: number | undefined; pagesRestored: number | undefined; vsSimple: number; vsFloor: number }
