@@ -51,12 +51,13 @@ const STATUS_FD = 3;
 
 /**
  * Starts the lazy dump in the background and returns once its images are written and it serves pages, with the
- * dump's page figures from its log; throws when it ends before that (CRIU then has resumed the container, as
- * after any failed dump).
+ * dump's page figures from its log and when CRIU itself started (the supervisor's start before it takes seconds
+ * on a slow node, with the container still running: that is not downtime); throws when it ends before that
+ * (CRIU then has resumed the container, as after any failed dump).
  */
 export async function startLazyDump(ctx: EngineContext,
   request: { pid: number; imagesDir: string; networkLock: NetworkLock; serve: PageServerAddress; parentDir?: string | undefined },
-  deadline: Deadline): Promise<DumpStats> {
+  deadline: Deadline): Promise<{ dumpStats: DumpStats; criuStartedAt: number | undefined }> {
   const limitMs = deadline.bound() ?? 600_000;
   const args = lazyDumpArgs({ ...request, statusFd: STATUS_FD });
   const tree = identityOf(request.pid);
@@ -72,7 +73,10 @@ export async function startLazyDump(ctx: EngineContext,
   });
   if (outcome === 'ready') {
     started.release();
-    return { ...parseDumpStats(''), ...parsePagemapGenerated(readLog(request.imagesDir, 'dump.log')) };
+    return {
+      dumpStats: { ...parseDumpStats(''), ...parsePagemapGenerated(readLog(request.imagesDir, 'dump.log')) },
+      criuStartedAt: readBackground(ctx.config.name, 'page-server')?.startedAt,
+    };
   }
   if (outcome === 'timeout') await stopBackground(ctx.config.name, 'page-server');
   started.release();

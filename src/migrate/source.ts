@@ -146,8 +146,8 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
           if (serve) {
             // the images are complete when this returns; the memory stays with the page server until fetched
             // the tree stays frozen here until the target has fetched every page (then CRIU kills it)
-            const dumpStats = await startLazyDump(ctx, { pid, imagesDir, networkLock: caps.networkLock, serve, parentDir: pre?.parentDir }, dumpDeadline);
-            record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };
+            const lazy = await startLazyDump(ctx, { pid, imagesDir, networkLock: caps.networkLock, serve, parentDir: pre?.parentDir }, dumpDeadline);
+            record = { ...record, dumpStartedAt: lazy.criuStartedAt ?? dumpStartedAt, dumpStats: lazy.dumpStats, dumpedAt: Date.now() };
           } else if (pre?.parentDir) {
             const dumpStats = await ctx.criu.finalDump({ pid, imagesDir, networkLock: caps.networkLock, parentDir: pre.parentDir }, dumpDeadline.bound());
             record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };
