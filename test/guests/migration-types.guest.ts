@@ -87,6 +87,8 @@ t.test('the four migration types in the guests, under Pacemaker', async (t) => {
         t.ok((s.lazyPagesFetched ?? Infinity) * 4 < lazyFetched,
           `the pre-copy paid off: ${s.lazyPagesFetched} pages fetched lazily against plain lazy's ${lazyFetched}`);
         t.ok((s.pagesRestored ?? 0) >= BALLAST_PAGES / 2, `most memory restored from the pre-copied images (${s.pagesRestored} pages)`);
+        // the source's side of the same fact: CRIU marked those pages as holes to be read from the last round
+        t.ok((stats?.pagesSkippedParent ?? 0) >= BALLAST_PAGES / 2, `the final dump left ${stats?.pagesSkippedParent ?? '?'} pages to the pre-copy round`);
       }
       await removeContainer();
     });
