@@ -157,8 +157,10 @@ export const PARAMS = {
       + 'converge_pages, max_growth_percent, downtime_target_ms). "lazy" needs the peers\' helpers or a resolvable '
       + 'peer name for the page server, and during its last phase the container lives on both nodes: if the '
       + 'source dies before every page has arrived, the container on the target is lost (monitor then reports it '
-      + 'failed, and Pacemaker restarts it). "iterative+lazy" falls back to the better of its halves that the node '
-      + 'pair supports (CRIU\'s lazy restore fetches pre-copied pages again, see the README).',
+      + 'failed, and Pacemaker restarts it). "iterative+lazy" pre-copies, then restores at once: the target reads the '
+      + 'pre-copied memory from the images and fetches only the pages written since the last round, so less memory '
+      + 'depends on the source after the restore than with "lazy"; where the lazy half cannot work (storage=drbd, no '
+      + 'page-server address) it is "iterative".',
   }, 'iterative', oneOf(MIGRATION_TYPES)),
 
   migration_type_strict: withDefault('boolean', {
