@@ -39,7 +39,8 @@ export function barChartSvg(c: BarChart): string {
     parts.push(`<text x="${gx + groupW * 0.4}" y="${top + plotH + 18}" text-anchor="middle">${esc(cat)}</text>`);
   });
   c.series.forEach((s, si) => {
-    const lx = left + si * 170;
+    // the legend shares the width out, so that a fifth series is not drawn past the edge
+    const lx = left + si * Math.min(170, (width - left) / c.series.length);
     parts.push(`<rect x="${lx}" y="${height - 28}" width="12" height="12" fill="${COLOURS[si % COLOURS.length]}"/>`,
       `<text x="${lx + 16}" y="${height - 18}">${esc(s.name)}</text>`);
   });
