@@ -14,7 +14,7 @@ import t, { type Test } from 'tap';
 import { GUEST_IDS, guestExec, guestName, guestsDown, guestsUp, mustGuest, type GuestId } from './guests.js';
 import { waitFor } from '../lab/lab.js';
 import {
-  agentInGuest, counter, cutDrbdLink, dataSum, drbdCstate, drbdRole, FAULT_CRIU, ID, maintenance, other, settledOn, setFault, setUpDrbdContainer, workloadCopies,
+  activeOn, agentInGuest, counter, cutDrbdLink, dataSum, drbdCstate, drbdRole, FAULT_CRIU, ID, maintenance, other, settledOn, setFault, setUpDrbdContainer, waitActiveOn, workloadCopies,
 } from './drbd-container.js';
 
 /** What every fault must end with: one copy, on `home`, resumed, with the device there and the data intact. */
@@ -119,10 +119,12 @@ t.test('DRBD hand-over faults in the guests: one copy, resumed, data intact', as
     }, { what: 'DRBD reconnected and resynced', timeoutMs: 120_000, intervalMs: 1000 });
     t.pass(`link back: ${back}, no split-brain`);
     t.equal(await dataSum(away), sum, 'the data on the device is intact');
-    // Pacemaker learns where it runs by probing both guests, then manages it again without moving it
+    // Pacemaker learns where it runs by probing both guests, then manages it again without moving it; the cluster
+    // can look idle for a moment before the probes' results are in, so wait for them rather than for idleness
     await mustGuest(1, ['crm_resource', '--resource', ID, '--cleanup'], { timeoutMs: 60_000 });
     await maintenance(false);
-    t.same(await settledOn(), [guestName(away)], `Pacemaker finds it on ${guestName(away)} and leaves it there`);
+    await waitActiveOn(away, 180_000);
+    t.same(await activeOn(), [guestName(away)], `Pacemaker finds it on ${guestName(away)} and leaves it there`);
     t.same(await Promise.all(GUEST_IDS.map(workloadCopies)), GUEST_IDS.map((n) => (n === away ? 1 : 0)), 'still one copy');
   });
 });
