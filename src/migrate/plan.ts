@@ -11,6 +11,11 @@ export interface NodeFeatures {
   lazyTransportProblem?: string | undefined;
 }
 
+/** Types whose final step is lazy (the source serves memory after the restore). */
+export const isLazy = (type: MigrationType): boolean => type === 'lazy' || type === 'iterative+lazy';
+/** Types that pre-copy memory in rounds while the container runs. */
+export const precopies = (type: MigrationType): boolean => type === 'iterative' || type === 'iterative+lazy';
+
 /** The types this version of the engine performs. */
 export const IMPLEMENTED: ReadonlySet<MigrationType> = new Set<MigrationType>(['simple', 'iterative', 'lazy', 'iterative+lazy']);
 
@@ -20,13 +25,13 @@ export type Plan =
 
 function missing(type: MigrationType, f: NodeFeatures): string | undefined {
   const needs: string[] = [];
-  if ((type === 'iterative' || type === 'iterative+lazy') && !f.memDirtyTrack) {
+  if (precopies(type) && !f.memDirtyTrack) {
     needs.push('soft-dirty memory tracking (criu check --feature mem_dirty_track fails: kernel without CONFIG_MEM_SOFT_DIRTY)');
   }
-  if ((type === 'lazy' || type === 'iterative+lazy') && !f.uffdNoncoop) {
+  if (isLazy(type) && !f.uffdNoncoop) {
     needs.push('non-cooperative userfaultfd (criu check --feature uffd-noncoop fails)');
   }
-  if ((type === 'lazy' || type === 'iterative+lazy') && f.uffdNoncoop && f.lazyTransportProblem) needs.push(f.lazyTransportProblem);
+  if (isLazy(type) && f.uffdNoncoop && f.lazyTransportProblem) needs.push(f.lazyTransportProblem);
   if (needs.length === 0 && !IMPLEMENTED.has(type)) {
     needs.push(`an engine for ${type} migration, which this version of Ferry does not have yet`);
   }

@@ -6,7 +6,7 @@
  */
 import { OCF, type OcfCode } from '../ocf/exit-codes.js';
 import type { MigrationType } from '../ocf/params.js';
-import { planMigration, type NodeFeatures } from './plan.js';
+import { isLazy, planMigration, type NodeFeatures } from './plan.js';
 import { criuTooOldForKernel } from './precheck.js';
 
 export interface ReceiveFacts {
@@ -39,7 +39,7 @@ export function receiveVerdict(f: ReceiveFacts): ReceiveVerdict {
   // a type no node can perform strictly is the configuration's fault, not this node's
   const anywhere = planMigration(f.type, ALL_FEATURES, f.strict);
   if (!anywhere.ok) return fail(OCF.ERR_CONFIGURED, anywhere.reason);
-  const lazy = f.type === 'lazy' || f.type === 'iterative+lazy';
+  const lazy = isLazy(f.type);
   if (lazy && f.storage === 'drbd' && f.strict) {
     return fail(OCF.ERR_CONFIGURED, `migration_type=${f.type} with storage=drbd cannot be performed and migration_type_strict=true: lazy migration needs ${LAZY_ON_DRBD}`);
   }

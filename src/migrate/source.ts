@@ -13,7 +13,7 @@ import { ensurePrivateDir, writeJsonAtomic } from '../util/files.js';
 import { runDir } from '../runtime/local-record.js';
 import { logger } from '../util/log.js';
 import { precheck, type Precheck } from './precheck.js';
-import type { Plan } from './plan.js';
+import { isLazy, precopies, type Plan } from './plan.js';
 import { newMigrationId, type MigrationRecord } from './record.js';
 import { runPhases, PhaseError } from './phases.js';
 import { restoreCheckpoint } from './target.js';
@@ -62,9 +62,6 @@ async function withPageServer(ctx: EngineContext, peer: PeerView, plan: Extract<
   if ('address' in found) return { plan, serve: found };
   return fallBack(found.problem, OCF.ERR_GENERIC);
 }
-
-const isLazy = (type: MigrationType) => type === 'lazy' || type === 'iterative+lazy';
-const precopies = (type: MigrationType) => type === 'iterative' || type === 'iterative+lazy';
 
 /**
  * storage=drbd, after the dump: the device goes to the target only while the peer is connected and UpToDate up to
