@@ -76,9 +76,9 @@ export async function dataSum(n: GuestId): Promise<string> {
   return (await mustGuest(n, ['sha256sum', `${MOUNT}/web1/data.bin`])).split(' ')[0] ?? '';
 }
 
-/** Processes of the workload on guest N (its command line names the counter file on the device). */
-export async function workloadCopies(n: GuestId): Promise<number> {
-  const r = await guestExec(n, ['pgrep', '-f', `server.py ${MOUNT}/web1/counter`]);
+/** Processes of the workload on guest N (its command line names its counter file: by default the one on the device). */
+export async function workloadCopies(n: GuestId, counterFile = `${MOUNT}/web1/counter`): Promise<number> {
+  const r = await guestExec(n, ['pgrep', '-f', `server.py ${counterFile}`]);
   return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
 }
 
@@ -188,4 +188,12 @@ export async function agentInGuest(n: GuestId, action: string, meta: Record<stri
 /** Resource-level maintenance: Pacemaker neither acts on nor monitors the resource. */
 export async function maintenance(on: boolean): Promise<void> {
   await mustGuest(1, ['crm_resource', '--resource', ID, '--meta', '--set-parameter', 'maintenance', '--parameter-value', on ? 'true' : 'false'], { timeoutMs: 60_000 });
+}
+
+/** Once the link is back: waits until guest N is Connected with both disks UpToDate (the resync done); returns the disk states. */
+export async function waitResynced(n: GuestId): Promise<string> {
+  return waitFor(async () => {
+    const r = await guestExec(n, ['drbdadm', 'dstate', 'r0']);
+    return (await drbdCstate(n)) === 'Connected' && r.stdout.trim() === 'UpToDate/UpToDate' ? r.stdout.trim() : undefined;
+  }, { what: 'DRBD reconnected and resynced', timeoutMs: 120_000, intervalMs: 1000 });
 }

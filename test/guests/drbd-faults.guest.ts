@@ -14,7 +14,7 @@ import t, { type Test } from 'tap';
 import { GUEST_IDS, guestExec, guestName, guestsDown, guestsUp, mustGuest, type GuestId } from './guests.js';
 import { waitFor } from '../lab/lab.js';
 import {
-  activeOn, agentInGuest, counter, cutDrbdLink, dataSum, drbdCstate, drbdRole, FAULT_CRIU, ID, maintenance, other, settledOn, setFault, setUpDrbdContainer, waitActiveOn, workloadCopies,
+  activeOn, agentInGuest, counter, cutDrbdLink, dataSum, drbdCstate, drbdRole, FAULT_CRIU, ID, maintenance, other, settledOn, setFault, setUpDrbdContainer, waitActiveOn, waitResynced, workloadCopies,
 } from './drbd-container.js';
 
 /** What every fault must end with: one copy, on `home`, resumed, with the device there and the data intact. */
@@ -22,7 +22,7 @@ async function assertOneCopyOn(t: Test, home: GuestId, before: { value: number; 
   const where = await settledOn();
   await mustGuest(1, ['crm_resource', '--resource', ID, '--clear'], { timeoutMs: 60_000 });
   t.same(where, [guestName(home)], `active on ${guestName(home)} only`);
-  t.same(await Promise.all(GUEST_IDS.map(workloadCopies)), GUEST_IDS.map((n) => (n === home ? 1 : 0)), 'exactly one copy of the workload');
+  t.same(await Promise.all(GUEST_IDS.map((n) => workloadCopies(n))), GUEST_IDS.map((n) => (n === home ? 1 : 0)), 'exactly one copy of the workload');
   const c = await counter(home);
   t.equal(c.instance, before.instance, 'the same process: resumed from its checkpoint, not restarted');
   t.ok(c.value > before.value, `counter continued (${before.value} -> ${c.value})`);
@@ -82,10 +82,7 @@ t.test('DRBD hand-over faults in the guests: one copy, resumed, data intact', as
     t.equal(await logLines(away, 'took DRBD r0 over'), takeOvers, `${guestName(away)} never took the device over`);
     await setFault(home, 'dump-slow', false);
     await cutDrbdLink(away, false);
-    const back = await waitFor(async () => {
-      const r = await guestExec(home, ['drbdadm', 'dstate', 'r0']);
-      return (await drbdCstate(home)) === 'Connected' && r.stdout.trim() === 'UpToDate/UpToDate' ? r.stdout.trim() : undefined;
-    }, { what: 'DRBD reconnected and resynced', timeoutMs: 120_000, intervalMs: 1000 });
+    const back = await waitResynced(home);
     t.pass(`link back: ${back}, no split-brain`);
     await cleanup();
   });
@@ -106,17 +103,14 @@ t.test('DRBD hand-over faults in the guests: one copy, resumed, data intact', as
     t.equal(into.exitCode, 0, `migrate_from on ${guestName(away)} with DRBD ${lost}${into.exitCode ? `: ${into.stderr}` : ''}`);
     t.match(into.stderr, /promoting DRBD r0 without its peer/, 'it says why it promoted alone');
     t.equal((await agentInGuest(home, 'stop')).exitCode, 0, `stop on ${guestName(home)}`);
-    t.same(await Promise.all(GUEST_IDS.map(workloadCopies)), GUEST_IDS.map((n) => (n === away ? 1 : 0)), `one copy, on ${guestName(away)}`);
+    t.same(await Promise.all(GUEST_IDS.map((n) => workloadCopies(n))), GUEST_IDS.map((n) => (n === away ? 1 : 0)), `one copy, on ${guestName(away)}`);
     const c = await counter(away);
     t.equal(c.instance, before.instance, 'the same process');
     t.ok(c.value > before.value, `counter continued (${before.value} -> ${c.value})`);
     t.match(await drbdRole(away), /^Primary\//, `${guestName(away)} is Primary`);
     t.match(await drbdRole(home), /^Secondary\//, `${guestName(home)} stayed Secondary`);
     await cutDrbdLink(away, false);
-    const back = await waitFor(async () => {
-      const r = await guestExec(away, ['drbdadm', 'dstate', 'r0']);
-      return (await drbdCstate(away)) === 'Connected' && r.stdout.trim() === 'UpToDate/UpToDate' ? r.stdout.trim() : undefined;
-    }, { what: 'DRBD reconnected and resynced', timeoutMs: 120_000, intervalMs: 1000 });
+    const back = await waitResynced(away);
     t.pass(`link back: ${back}, no split-brain`);
     t.equal(await dataSum(away), sum, 'the data on the device is intact');
     // Pacemaker learns where it runs by probing both guests, then manages it again without moving it; the cluster
@@ -125,6 +119,6 @@ t.test('DRBD hand-over faults in the guests: one copy, resumed, data intact', as
     await maintenance(false);
     await waitActiveOn(away, 180_000);
     t.same(await activeOn(), [guestName(away)], `Pacemaker finds it on ${guestName(away)} and leaves it there`);
-    t.same(await Promise.all(GUEST_IDS.map(workloadCopies)), GUEST_IDS.map((n) => (n === away ? 1 : 0)), 'still one copy');
+    t.same(await Promise.all(GUEST_IDS.map((n) => workloadCopies(n))), GUEST_IDS.map((n) => (n === away ? 1 : 0)), 'still one copy');
   });
 });

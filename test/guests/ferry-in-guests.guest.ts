@@ -42,7 +42,7 @@ t.test('Ferry in the guests: live iterative migration on DRBD under Pacemaker', 
         + `promote ${s.storageMs?.promote} ms, mount ${s.storageMs?.mount} ms | restore ${s.restoreMs} ms; pre-copy ${s.precopyRounds?.join('/')} pages`);
       const c = await counter(to);
       t.equal(c.instance, before.instance, 'the same process');
-      t.same(await Promise.all(GUEST_IDS.map(workloadCopies)), GUEST_IDS.map((n) => (n === to ? 1 : 0)), 'one copy of the workload, on the target');
+      t.same(await Promise.all(GUEST_IDS.map((n) => workloadCopies(n))), GUEST_IDS.map((n) => (n === to ? 1 : 0)), 'one copy of the workload, on the target');
       t.ok(c.value > before.value, `the counter went on (${before.value} -> ${c.value})`);
       t.equal(await dataSum(to), sum, 'the data on the device is intact');
       const failed = await mustGuest(1, ['crm_mon', '-1', '--output-as=xml']);

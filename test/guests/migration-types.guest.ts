@@ -10,8 +10,8 @@
 import t from 'tap';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GUEST_IDS, guestExec, guestName, guestsDown, guestsUp, mustGuest, SHARED_DIR, type GuestId } from './guests.js';
-import { activeOn, move, startClient } from './drbd-container.js';
+import { GUEST_IDS, guestName, guestsDown, guestsUp, mustGuest, SHARED_DIR } from './guests.js';
+import { activeOn, move, startClient, workloadCopies } from './drbd-container.js';
 import { counter, criuLog, installWorkload, migrationRecord, placeContainer, precopyRoundDirs, removeContainer, waitSummary } from './shared-container.js';
 import { MIGRATION_TYPES } from '../../src/ocf/params.js';
 
@@ -20,11 +20,6 @@ const DIRTY_MIB_PER_S = 4;
 const BALLAST_PAGES = BALLAST_MIB * 256;
 const CLIENT_STOP = join(SHARED_DIR, 'client.stop');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function workloadCopies(n: GuestId): Promise<number> {
-  const r = await guestExec(n, ['pgrep', '-f', 'server.py /shared/web1/counter']);
-  return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
-}
 
 /** What CRIU's own logs say about parent pages, for a lazy final dump on top of pre-copy rounds. */
 function parentEvidence(id: string): string {
@@ -60,7 +55,7 @@ t.test('the four migration types in the guests, under Pacemaker', async (t) => {
 
       t.equal(s.type, type, `migrated as ${type} (strict: no fallback)`);
       t.same(await activeOn(), [guestName(2)], 'Pacemaker runs it on guest2');
-      t.same(await Promise.all(GUEST_IDS.map(workloadCopies)), [0, 1], 'one copy of the workload, on guest2');
+      t.same(await Promise.all(GUEST_IDS.map((n) => workloadCopies(n, '/shared/web1/counter'))), [0, 1], 'one copy of the workload, on guest2');
       t.equal(after?.instance, before?.instance, `the same process (instance ${before?.instance ?? '?'})`);
       t.ok((after?.value ?? 0) > (before?.value ?? Infinity), `the counter went on (${before?.value ?? '?'} -> ${after?.value ?? '?'})`);
       t.same(c.errors, [], `the TCP session survived${c.errors.length ? `: ${c.errors.join('; ')}` : ''}`);
