@@ -17,7 +17,7 @@ import { guestsDown, guestsUp } from '../test/guests/guests.js';
 import { move } from '../test/guests/drbd-container.js';
 import { installWorkload, placeContainer, removeContainer, waitSummary } from '../test/guests/shared-container.js';
 import { REPO } from '../test/lab/lab.js';
-import { MIGRATION_TYPES, type MigrationType } from '../src/ocf/params.js';
+import { MIGRATION_TYPES, type MigrationType } from '../src/settings/params.js';
 import { barChartSvg } from './svg.js';
 
 const arg = (name: string, fallback: string) => {

@@ -4,7 +4,7 @@
 // parsing 650 kB it never runs (bench/monitor.ts measures both).
 import { build } from 'esbuild';
 
-const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' };
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node18', logLevel: 'warning' };
 
 await build({ ...common, entryPoints: ['src/util/third-party.ts'], outfile: 'dist/agent-deps.cjs' });
 

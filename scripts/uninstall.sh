@@ -1,5 +1,5 @@
 #!/bin/sh
-# Removes what scripts/install.sh installed (same variables). Leaves state_dir and /etc/ferry alone.
+# Removes what scripts/install.sh installed (same variables). Leaves state_dir, /var/lib/ferry and /etc/ferry alone.
 set -eu
 PREFIX=${PREFIX:-/usr/lib/ferry}
 OCF_ROOT=${OCF_ROOT:-/usr/lib/ocf}

@@ -7,6 +7,16 @@ set -eu
 cd "$(dirname "$0")/.."
 
 . test/lab/prepare-host.sh
+# LXC, podman and runc for the lxc and podman drivers (no iptables), with a criu wrapper first in PATH for the
+# tools that exec criu themselves, and the containers' cached Debian root filesystem (path, then its tar)
+FERRY_RUNTIMES_BIN=$(sh test/lab/install-runtimes.sh)
+# (not in a pipe: a build that fails must stop the run here, not leave the path empty for the tests to trip on)
+rootfs_paths=$(sh test/lab/build-rootfs.sh)
+FERRY_TEST_ROOTFS=$(echo "$rootfs_paths" | head -1)
+export FERRY_RUNTIMES_BIN FERRY_TEST_ROOTFS
+# Debian 12's own Node.js 18, unpacked privately (its three JavaScript packages from apt): test/agent/node18/ runs the agent contract tests on it
+FERRY_NODE18_BIN=$(sh test/lab/install-node18.sh)
+export FERRY_NODE18_BIN
 # the QEMU guest lab (stock Debian kernel: soft-dirty, DRBD): host packages, kernel, image (cached after the first run)
 sh test/guests/install-host.sh >/dev/null
 sh test/guests/build-image.sh >/dev/null

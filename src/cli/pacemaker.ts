@@ -1,6 +1,7 @@
 /** What the CLI asks of Pacemaker, through its own tools. Ferry never decides placement itself. */
 import { parseStringPromise } from 'xml2js';
 import { run } from '../util/run.js';
+import { badRequest } from '../util/errors.js';
 
 export interface ContainerResource {
   id: string;
@@ -39,6 +40,32 @@ export async function parseContainerResources(cibResources: string): Promise<Con
     found.push({ id, name: params.name ?? id, stateDir: params.state_dir, params });
   }
   return found;
+}
+
+const describe = (r: ContainerResource) => (r.name === r.id ? r.id : `${r.id} (container ${r.name})`);
+
+/**
+ * Pure: the resource an admin means by `idOrName`, the Pacemaker resource id or the container's name (its `name`
+ * parameter), whichever it is. A string that is one resource's id and another's container name is refused, not guessed.
+ */
+export function findContainerResource(resources: readonly ContainerResource[], idOrName: string): ContainerResource {
+  const byId = resources.find((r) => r.id === idOrName);
+  const byName = resources.filter((r) => r.name === idOrName && r !== byId);
+  if (byId && byName.length) {
+    throw badRequest(`${idOrName} is ambiguous: the id of resource ${describe(byId)} and the container name of ${byName.map(describe).join(', ')}; `
+      + 'rename one of them');
+  }
+  if (byId) return byId;
+  const [only, ...more] = byName;
+  if (only && more.length) throw badRequest(`container name ${idOrName} is used by several resources: ${byName.map(describe).join(', ')}; give the resource id`);
+  if (only) return only;
+  throw badRequest(`${idOrName} is neither the id nor the container name of an ocf:ferry:container resource in this cluster`
+    + (resources.length ? ` (there are: ${resources.map(describe).join(', ')})` : ' (there is none)'));
+}
+
+/** The resource named by its id or its container's name, from the CIB. */
+export async function resolveContainerResource(idOrName: string): Promise<ContainerResource> {
+  return findContainerResource(await containerResources(), idOrName);
 }
 
 export async function containerResources(): Promise<ContainerResource[]> {

@@ -1,39 +1,30 @@
-/** `ferry status`: the containers this node runs, from the agent's node-local records. */
-import { readdirSync } from 'node:fs';
-import { readLocalRecord, recordsDir, type LocalRecord } from '../runtime/local-record.js';
-import { isAlive } from '../util/proc.js';
-import { join } from 'node:path';
-import { readJson } from '../util/files.js';
+/** `ferry status`: the engine's list of the containers on this node, as a table. */
 import type { MigrationSummary } from '../migrate/summary.js';
+import type { StatusRow } from '../migrate/local-status.js';
 
-export interface StatusRow {
-  name: string;
-  state: 'running' | 'dead';
-  pid: number;
-  origin: LocalRecord['origin'];
-  since: string;
-  lastMigration: MigrationSummary | undefined;
-}
+import { localStatus } from '../migrate/local-status.js';
+import { FerryError } from '../util/errors.js';
+import { resolveContainerResource } from './pacemaker.js';
 
-function lastMigration(r: LocalRecord): MigrationSummary | undefined {
-  if (!r.stateDir) return undefined;
+export { localStatus, type StatusRow } from '../migrate/local-status.js';
+
+/**
+ * `ferry status [NAME]`: NAME is the container's name or its Pacemaker resource id. A container known here needs no
+ * cluster; otherwise the CIB says which container the resource runs. Where the cluster cannot be asked, NAME is taken
+ * as a container name; a NAME the CIB does not know is a bad request.
+ */
+export async function statusOf(nameOrResource: string | undefined): Promise<StatusRow[]> {
+  if (nameOrResource === undefined) return localStatus();
+  const here = localStatus(nameOrResource);
+  if (here.length) return here;
+  let container: string;
   try {
-    return readJson<MigrationSummary>(join(r.stateDir, r.name, 'last-migration.json'));
-  } catch {
-    return undefined;
+    container = (await resolveContainerResource(nameOrResource)).name;
+  } catch (err) {
+    if (err instanceof FerryError) throw err;
+    return [];
   }
-}
-
-export function localStatus(filter?: string): StatusRow[] {
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(recordsDir());
-  } catch { /* nothing has run here yet */ }
-  return entries
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => readLocalRecord(f.slice(0, -'.json'.length)))
-    .filter((r): r is LocalRecord => r !== undefined && (filter === undefined || r.name === filter))
-    .map((r) => ({ name: r.name, state: isAlive(r) ? 'running' : 'dead', pid: r.pid, origin: r.origin, since: r.since, lastMigration: lastMigration(r) }));
+  return localStatus(container);
 }
 
 export function formatStatus(rows: readonly StatusRow[]): string {

@@ -5,6 +5,8 @@ export interface DumpRequest {
   pid: number;
   imagesDir: string;
   networkLock: NetworkLock;
+  /** What the container's runtime needs CRIU to know (its cgroup roots, external mounts): the driver's dumpOptions. */
+  runtimeOptions?: readonly string[] | undefined;
 }
 
 /** Where a lazy dump serves the pages it did not write (the source's address on the chosen network). */
@@ -45,6 +47,7 @@ export function dumpArgs(r: DumpRequest): string[] {
     'dump', '--tree', String(r.pid), '--images-dir', r.imagesDir,
     // established connections are checkpointed in repair mode; the lock keeps peers from seeing RSTs meanwhile
     '--tcp-established', '--network-lock', r.networkLock,
+    ...(r.runtimeOptions ?? []),
     ...common('dump.log'),
   ];
 }

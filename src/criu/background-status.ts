@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { readJson, removeQuietly } from '../util/files.js';
-import { runDir } from '../runtime/local-record.js';
+import { runDir } from '../util/run-dir.js';
 import { isAlive, type ProcessIdentity } from '../util/proc.js';
 
 export type BackgroundRole = 'page-server' | 'lazy-pages';

@@ -9,8 +9,15 @@ import { join } from 'node:path';
 import { execa } from '../util/third-party.js';
 import { ensurePrivateDir, removeQuietly } from '../util/files.js';
 import { packageRoot } from '../util/package-root.js';
-import { runDir } from '../runtime/local-record.js';
+import { runDir } from '../util/run-dir.js';
 import { lazyDir, outputPath, statusPath, type BackgroundRole } from './background-status.js';
+
+/**
+ * The supervisor ends the command when no peer has connected to its page server on `address`:`port` within
+ * `connectWithinS`, or when the connection has had no acknowledgement from the peer for `ms` (the link is gone:
+ * TCP alone would wait some 15 minutes). A transfer that goes on is never cut short.
+ */
+export interface StallWatch { address: string; port: number; ms: number; connectWithinS: number }
 
 export interface Started {
   /** The readable end of the command's descriptor 3 (CRIU's --status-fd), when asked for. */
@@ -23,7 +30,7 @@ export interface Started {
 
 /** Starts `file args` under the supervisor, detached; the caller must `release` it before exiting. */
 export function startBackground(name: string, role: BackgroundRole, command: { file: string; args: readonly string[] },
-  o: { withStatusFd: boolean; maxSeconds: number; killAfter?: string }): Started {
+  o: { withStatusFd: boolean; maxSeconds: number; killAfter?: string; stallWatch?: StallWatch }): Started {
   ensurePrivateDir(runDir());
   ensurePrivateDir(lazyDir());
   removeQuietly(statusPath(name, role));
@@ -33,7 +40,8 @@ export function startBackground(name: string, role: BackgroundRole, command: { f
   try {
     const supervisor = join(packageRoot(), 'dist', 'src', 'criu', 'supervise.js');
     const ended = execa(process.execPath, [supervisor, statusPath(name, role), String(o.maxSeconds), o.killAfter ?? '-', '--', command.file, ...command.args], {
-      detached: true, cleanup: false, reject: false, env: { NODE_OPTIONS: '' },
+      detached: true, cleanup: false, reject: false,
+      env: { NODE_OPTIONS: '', ...(o.stallWatch ? { FERRY_STALL_WATCH: `${o.stallWatch.address} ${o.stallWatch.port} ${o.stallWatch.ms} ${o.stallWatch.connectWithinS}` } : {}) },
       stdio: ['ignore', out, out, o.withStatusFd ? 'pipe' : 'ignore'],
     });
     const statusStream = o.withStatusFd ? (ended.stdio[3] as NodeJS.ReadableStream & { destroy(): void }) : undefined;

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Criu } from './criu.js';
 import type { NetworkLock } from './args.js';
 import { readJson, writeJsonAtomic, ensurePrivateDir } from '../util/files.js';
-import { runDir } from '../runtime/local-record.js';
+import { runDir } from '../util/run-dir.js';
 import { which } from '../util/which.js';
 import { detectLazyPipeProblem } from './pipe-limit.js';
 

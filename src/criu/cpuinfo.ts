@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeResult, lastLines, run } from '../util/run.js';
 import { ensurePrivateDir, removeQuietly } from '../util/files.js';
-import { runDir } from '../runtime/local-record.js';
+import { runDir } from '../util/run-dir.js';
 import { CPUINFO_IMAGE, cpuinfoCheckArgs, cpuinfoDumpArgs, cpuinfoImageProblem, cpuVerdict, type CpuVerdict } from './cpuinfo-image.js';
 
 const CPUINFO_TIMEOUT_MS = 10_000;

@@ -17,6 +17,30 @@ import { writeJsonAtomic } from '../util/files.js';
 import { readJson } from '../util/files.js';
 import { identityOf, isAlive, type ProcessIdentity } from '../util/proc.js';
 import type { BackgroundStatus } from './background-status.js';
+import { msOfSilence } from '../util/tcp-silence.js';
+
+/**
+ * FERRY_STALL_WATCH="ADDRESS PORT MS CONNECT_S" (background.ts StallWatch): polls the served connection once a
+ * second; `give up` says why when nobody connected in time, or the connection went silent.
+ */
+function watchForStall(spec: string | undefined, giveUp: (why: string) => void): NodeJS.Timeout | undefined {
+  const [address, port, ms, connectS] = (spec ?? '').split(' ');
+  if (!address || ![port, ms, connectS].every((v) => /^\d+$/.test(v ?? ''))) return undefined;
+  const began = Date.now();
+  let connected = false;
+  let busy = false;
+  return setInterval(() => {
+    if (busy) return;
+    busy = true;
+    msOfSilence('lastack', ['src', address, 'sport', '=', port ?? ''])
+      .then((silent) => {
+        if (silent !== undefined) connected = true;
+        if (silent !== undefined && silent >= Number(ms)) giveUp(`the peer has acknowledged nothing for ${silent} ms (the link is gone)`);
+        else if (!connected && Date.now() - began > Number(connectS) * 1000) giveUp(`no peer connected within ${connectS} s`);
+      }, () => undefined)
+      .finally(() => { busy = false; });
+  }, 1000);
+}
 
 async function main(argv: string[]): Promise<void> {
   const [statusFile, maxSeconds, killFile, separator, command, ...args] = argv;
@@ -33,8 +57,13 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', killGroup);
   const limit = Number(maxSeconds) * 1000;
   const timer = limit > 0 ? setTimeout(killGroup, limit) : undefined;
+  const watch = watchForStall(process.env.FERRY_STALL_WATCH, (why) => {
+    process.stderr.write(`supervise: ${why}: ending the command\n`);
+    killGroup();
+  });
   const r = await child;
   if (timer) clearTimeout(timer);
+  if (watch) clearInterval(watch);
   const stranded = killFile === '-' ? undefined : readJson<ProcessIdentity>(killFile);
   if (stranded && isAlive(stranded)) process.kill(stranded.pid, 'SIGKILL');
   writeJsonAtomic(statusFile, { ...base, endedAt: Date.now(), exitCode: r.exitCode ?? null, signal: r.signal ?? null });

@@ -1,14 +1,16 @@
-/** Talking to a peer's helper: health queries, CPU checks, checkpoint claims and sending a directory of checkpoint images. */
+/** Talking to a peer's helper: health queries, CPU checks, image IDs, checkpoint claims and sending a directory of checkpoint images. */
 import { connect, type TLSSocket } from 'node:tls';
 import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { PSK_CIPHERS, type Answer, type CpuinfoRequest, type HealthAnswer, type HeldCheckpoint, type Request } from './protocol.js';
+import { PSK_CIPHERS, type Answer, type CpuinfoRequest, type HealthAnswer, type HeldCheckpoint, type Request, type Settled } from './protocol.js';
 import { asCpuVerdict, type CpuVerdict } from '../criu/cpuinfo-image.js';
+import { pacedStream } from '../util/pace.js';
 
 /** A request as it goes on the wire: binary fields as base64. */
 type WireRequest = Exclude<Request, CpuinfoRequest> | { op: 'cpuinfo'; image: string };
 
-export interface Peer { host: string; port: number; key: Buffer; identity: string; timeoutMs?: number }
+/** `bytesPerSecond`: what a transfer to this peer may send at most (migration_speed); undefined, no limit. */
+export interface Peer { host: string; port: number; key: Buffer; identity: string; timeoutMs?: number; bytesPerSecond?: number }
 
 function open(p: Peer): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
@@ -22,18 +24,27 @@ function open(p: Peer): Promise<TLSSocket> {
   });
 }
 
+/**
+ * The helper's one-line answer. It may come before an error on the same socket (a refusal, then the helper ends the
+ * connection while we still write), so the first complete line wins over whatever the socket reports after it.
+ */
 function readAnswer(socket: TLSSocket): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let text = '';
-    socket.on('data', (d: Buffer) => { text += d.toString('utf8'); });
-    socket.once('error', reject);
-    socket.once('close', () => {
+    const settle = (err?: Error) => {
+      const line = text.split('\n')[0] ?? '';
       try {
-        resolve(JSON.parse(text.split('\n')[0] ?? '') as Answer);
+        resolve(JSON.parse(line) as Answer);
       } catch {
-        reject(new Error('the helper closed the connection without an answer'));
+        reject(err ?? new Error('the helper closed the connection without an answer'));
       }
+    };
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+      if (text.includes('\n')) settle();
     });
+    socket.once('error', settle);
+    socket.once('close', () => settle());
   });
 }
 
@@ -57,12 +68,22 @@ export async function cpuCompatibility(p: Peer, image: Buffer): Promise<CpuVerdi
   return asCpuVerdict(a.cpu);
 }
 
+/** The ID the image has on the peer, null when the peer does not have it; throws when the peer cannot tell. */
+export async function peerImageId(p: Peer, image: string): Promise<string | null> {
+  const a = await ask(p, { op: 'image', image });
+  if (!a.ok) throw new Error(`helper at ${p.host} cannot tell the image's ID: ${a.error}`);
+  if (!('imageId' in a) || a.image !== image || (a.imageId !== null && typeof a.imageId !== 'string')) throw new Error('unexpected answer from the helper');
+  return a.imageId;
+}
+
 /** A refusal by the peer (as opposed to not reaching it): the peer's answer is authoritative. */
-export class PeerRefusal extends Error {}
+export class PeerRefusal extends Error {
+  constructor(message: string, readonly settled?: Settled) { super(message); }
+}
 
 export async function checkpointRequest(p: Peer, op: 'claim' | 'release' | 'restored', resource: string, id: string, node: string): Promise<string> {
   const a = await ask(p, { op, resource, id, node });
-  if (!a.ok) throw new PeerRefusal(a.error);
+  if (!a.ok) throw new PeerRefusal(a.error, a.settled === 'restored' || a.settled === 'aborted' ? a.settled : undefined);
   return 'done' in a ? a.done : op;
 }
 
@@ -89,6 +110,33 @@ async function whyClosed(answered: Promise<Answer>, socket: TLSSocket, host: str
 }
 
 /**
+ * One transfer on its own connection: `send` writes the request and the bytes; the helper's answer must name where
+ * it put them. `signal` (the action's deadline) destroys the connection; any failure destroys it too.
+ */
+async function transferOnce(p: Peer, what: 'transfer' | 'files', signal: AbortSignal | undefined,
+  send: (socket: TLSSocket, answered: Promise<Answer>) => Promise<void>): Promise<{ path: string; bytes: number }> {
+  let socket: TLSSocket | undefined;
+  const onAbort = () => socket?.destroy(new Error(`the action's deadline came before the ${what === 'files' ? 'files were sent' : 'transfer finished'}`));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    socket = await open({ ...p, timeoutMs: p.timeoutMs ?? 60_000 });
+    if (signal?.aborted) onAbort();
+    const answered = readAnswer(socket);
+    answered.catch(() => undefined);
+    await send(socket, answered);
+    const a = await answered;
+    if (!a.ok) throw new Error(`helper at ${p.host} refused the ${what}: ${a.error}`);
+    if (!('path' in a)) throw new Error('unexpected answer from the helper');
+    return { path: a.path, bytes: a.received };
+  } catch (err) {
+    socket?.destroy();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
  * Sends every regular file of `dir` (not recursive) and its symbolic links (CRIU's "parent") as one transfer, or as
  * a pre-copy round `part` of it; resolves with the path on the peer.
  * `timeoutMs` bounds silence on the connection (a cut link), `signal` the whole transfer (the action's deadline).
@@ -98,36 +146,56 @@ export async function sendDirectory(p: Peer, resource: string, transfer: string,
   const files = entries.filter((e) => e.st.isFile()).map((e) => ({ name: e.name, size: e.st.size }));
   const links = entries.filter((e) => e.st.isSymbolicLink()).map((e) => ({ name: e.name, target: readlinkSync(join(dir, e.name)) }));
   let allSent = false;
-  let socket: TLSSocket | undefined;
-  const onAbort = () => socket?.destroy(new Error('the action\'s deadline came before the transfer finished'));
-  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    socket = await open({ ...p, timeoutMs: p.timeoutMs ?? 60_000 });
-    if (signal?.aborted) onAbort();
-    const answered = readAnswer(socket);
-    answered.catch(() => undefined);
-    socket.write(`${JSON.stringify({ op: 'receive', resource, transfer, files, ...(part ? { part } : {}), ...(links.length ? { links } : {}) })}\n`);
-    for (const f of files) {
-      const out = socket;
-      await new Promise<void>((resolve, reject) => {
-        const rs = createReadStream(join(dir, f.name));
-        const failed = (err: Error) => { rs.destroy(); reject(err); };
-        const closed = () => { void whyClosed(answered, out, p.host).then(failed); };
-        rs.on('error', failed);
-        out.once('close', closed);
-        rs.on('end', () => { out.off('close', closed); resolve(); });
-        rs.pipe(out, { end: false });
-      });
-    }
-    allSent = true;
-    const a = await answered;
-    if (!a.ok) throw new Error(`helper at ${p.host} refused the transfer: ${a.error}`);
-    if (!('path' in a)) throw new Error('unexpected answer from the helper');
-    return { path: a.path, bytes: a.received };
+    return await transferOnce(p, 'transfer', signal, async (out, answered) => {
+      out.write(`${JSON.stringify({ op: 'receive', resource, transfer, files, ...(part ? { part } : {}), ...(links.length ? { links } : {}) })}\n`);
+      for (const f of files) {
+        await new Promise<void>((resolve, reject) => {
+          const rs = createReadStream(join(dir, f.name));
+          const failed = (err: Error) => { rs.destroy(); reject(err); };
+          const closed = () => { void whyClosed(answered, out, p.host).then(failed); };
+          rs.on('error', failed);
+          out.once('close', closed);
+          const paced = pacedStream(p.bytesPerSecond);
+          paced.on('end', () => { out.off('close', closed); resolve(); });
+          rs.pipe(paced).pipe(out, { end: false });
+        });
+      }
+      allSent = true;
+    });
   } catch (err) {
-    socket?.destroy();
     throw new TransferError(err instanceof Error ? err.message : String(err), allSent);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** A tar stream for sendFiles: its bytes, and when the tar that makes them has ended (it may fail late). */
+export interface FilesSource { stream: NodeJS.ReadableStream; done: Promise<void> }
+
+/**
+ * Sends a container's files (see files-receiver.ts): `removed` paths first, then `tar` in frames. Resolves with the
+ * bytes of tar the peer unpacked and where. `signal` bounds the whole transfer (the action's deadline).
+ */
+export async function sendFiles(p: Peer, resource: string, transfer: string, root: string, first: boolean, removed: readonly string[], tar: FilesSource, signal?: AbortSignal): Promise<{ path: string; bytes: number }> {
+  const removals = Buffer.from(removed.length ? `${removed.join('\0')}\0` : '', 'utf8');
+  return transferOnce(p, 'files', signal, async (out, answered) => {
+    out.write(`${JSON.stringify({ op: 'files', resource, transfer, root, first, removeBytes: removals.length })}\n`);
+    if (removals.length) out.write(removals);
+    await new Promise<void>((resolve, reject) => {
+      const closed = () => { void whyClosed(answered, out, p.host).then(reject); };
+      out.once('close', closed);
+      tar.stream.on('error', reject);
+      const paced = tar.stream.pipe(pacedStream(p.bytesPerSecond));
+      paced.on('data', (chunk: Buffer) => {
+        const header = Buffer.alloc(4);
+        header.writeUInt32BE(chunk.length, 0);
+        if (!out.write(Buffer.concat([header, chunk]))) {
+          paced.pause();
+          out.once('drain', () => paced.resume());
+        }
+      });
+      paced.on('end', () => { out.off('close', closed); resolve(); });
+    });
+    await tar.done;
+    out.write(Buffer.alloc(4));
+  });
 }

@@ -3,9 +3,12 @@
  * the files' bytes back to back, in the order and sizes the request announced; the server answers one JSON line.
  * "claim", "release", "restored" and "held" act on the checkpoints this node holds for storage=none (see
  * migrate/peer-claims.ts). "cpuinfo" carries the source's CPU description (criu cpuinfo dump) for the target
- * to check against its own CPU before anything is frozen (migrate/cpu-check.ts). Requests are checked here,
+ * to check against its own CPU before anything is frozen (migrate/cpu-check.ts). "image" asks for the ID a
+ * container image has on this node (driver=podman restores a checkpoint only onto the same image, migrate/image-check.ts). Requests are checked here,
  * purely, before a byte touches the disk.
  */
+import { IMAGE_REFERENCE } from '../settings/parts/podman.js';
+import { rootProblem } from '../storage/file-tree/places.js';
 import { cpuinfoImageProblem, MAX_CPUINFO_IMAGE_BYTES, type CpuVerdict } from '../criu/cpuinfo-image.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -25,7 +28,14 @@ export interface CheckpointRequest { op: CheckpointOp; resource: string; id: str
 export interface HeldRequest { op: 'held'; resource: string }
 /** `image`: the source's cpuinfo.img, base64 (checked: size and CRIU's magic, before CRIU parses it). */
 export interface CpuinfoRequest { op: 'cpuinfo'; image: Buffer }
-export type Request = HealthRequest | ReceiveRequest | CheckpointRequest | HeldRequest | CpuinfoRequest;
+/** `image`: a container image reference or ID, as the image parameter takes it. */
+export interface ImageRequest { op: 'image'; image: string }
+/**
+ * A container's files (storage=none): `root` is the tree's path, the same on both nodes; `first` starts a new
+ * copy (what earlier moves left is cleared); `removeBytes` of NUL-separated paths to remove come first, then tar.
+ */
+export interface FilesRequest { op: 'files'; resource: string; transfer: string; root: string; first: boolean; removeBytes: number }
+export type Request = HealthRequest | ReceiveRequest | CheckpointRequest | HeldRequest | CpuinfoRequest | ImageRequest | FilesRequest;
 
 export interface HealthAnswer {
   ok: true; protocol: number; version: string; node: string; time: number; criuVersion: string | undefined;
@@ -51,7 +61,15 @@ export type Answer = HealthAnswer
   | { ok: true; done: string }
   | { ok: true; held: HeldCheckpoint | null }
   | { ok: true; cpu: CpuVerdict }
-  | { ok: false; error: string };
+  /** The image's ID on the answering node; null when that node does not have it. */
+  | { ok: true; image: string; imageId: string | null }
+  /**
+   * `settled`, on a refused claim: the checkpoint's fate there is decided for good, restored there (or superseded
+   * by a newer migration) or set aside (never to be restored there). Absent from older helpers.
+   */
+  | { ok: false; error: string; settled?: Settled };
+
+export type Settled = 'restored' | 'aborted';
 
 const RESOURCE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const FILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -76,6 +94,19 @@ function cpuinfoImage(raw: unknown): Buffer {
   return image;
 }
 
+const MAX_REMOVE_BYTES = 16 * 1024 * 1024;
+
+function filesRequest(r: Record<string, unknown>, resource: string): FilesRequest {
+  if (typeof r.transfer !== 'string' || !TRANSFER.test(r.transfer)) throw new RequestError('invalid transfer id');
+  const problem = typeof r.root === 'string' ? rootProblem(r.root) : 'no root';
+  if (problem) throw new RequestError(`invalid root: ${problem}`);
+  if (typeof r.first !== 'boolean') throw new RequestError('invalid first');
+  if (typeof r.removeBytes !== 'number' || !Number.isSafeInteger(r.removeBytes) || r.removeBytes < 0 || r.removeBytes > MAX_REMOVE_BYTES) {
+    throw new RequestError('invalid removeBytes');
+  }
+  return { op: 'files', resource, transfer: r.transfer, root: r.root as string, first: r.first, removeBytes: r.removeBytes };
+}
+
 /** Parses and checks a request line; `maxBytes` bounds a transfer's total size. */
 export function parseRequest(line: string, maxBytes: number): Request {
   let raw: unknown;
@@ -88,8 +119,13 @@ export function parseRequest(line: string, maxBytes: number): Request {
   const r = raw as Record<string, unknown>;
   if (r.op === 'health') return { op: 'health' };
   if (r.op === 'cpuinfo') return { op: 'cpuinfo', image: cpuinfoImage(r.image) };
+  if (r.op === 'image') {
+    if (typeof r.image !== 'string' || !IMAGE_REFERENCE.test(r.image) || r.image.split('/').includes('..')) throw new RequestError('invalid image name');
+    return { op: 'image', image: r.image };
+  }
   if (typeof r.resource !== 'string' || !RESOURCE.test(r.resource)) throw new RequestError('invalid resource name');
   if (r.op === 'held') return { op: 'held', resource: r.resource };
+  if (r.op === 'files') return filesRequest(r, r.resource);
   if (typeof r.op === 'string' && CHECKPOINT_OPS.includes(r.op)) {
     if (typeof r.id !== 'string' || !TRANSFER.test(r.id)) throw new RequestError('invalid checkpoint id');
     if (typeof r.node !== 'string' || !NODE.test(r.node)) throw new RequestError('invalid node name');

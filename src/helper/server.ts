@@ -3,15 +3,17 @@
  * never gets past TLS), listening only on the addresses it is given. It answers health queries (used to choose
  * the migration network and by pre-migration checks), receives checkpoint images into a per-resource
  * directory (one transfer per resource at a time, within a size limit), answers the cross-node claims of
- * storage=none (helper/checkpoint-ops.ts) and checks a source's CPU description against this node's CPU.
+ * storage=none (through the engine's CheckpointKeeper), checks a source's CPU description against this node's CPU
+ * and tells a container image's ID here (through the engine's ImageLookup).
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { logger } from '../util/log.js';
-import { AGENT_VERSION } from '../ocf/description.js';
-import { MAX_HEADER_BYTES, parseRequest, PROTOCOL_VERSION, PSK_CIPHERS, RequestError, type Answer, type PeerFeatures, type ReceiveRequest } from './protocol.js';
+import { FERRY_VERSION } from '../util/version.js';
+import { MAX_HEADER_BYTES, parseRequest, PROTOCOL_VERSION, PSK_CIPHERS, RequestError, type Answer, type FilesRequest, type PeerFeatures, type ReceiveRequest } from './protocol.js';
 import type { CpuVerdict } from '../criu/cpuinfo-image.js';
 import { dropPartialTransfers, Receiver } from './receiver.js';
-import { checkpointOp, heldOp } from './checkpoint-ops.js';
+import { FilesReceiver } from './files-receiver.js';
+import type { CheckpointKeeper, ImageLookup } from './keeper.js';
 
 export interface ServeOptions {
   addresses: string[];
@@ -26,7 +28,15 @@ export interface ServeOptions {
   features?: () => PeerFeatures | undefined;
   /** Checks a peer's CPU description against this node's CPU (criu cpuinfo check); without it the op is refused. */
   checkCpu?: (image: Buffer) => Promise<CpuVerdict>;
+  /** Answers peers' claims on the checkpoints kept in dir, and sweeps them; without it those ops are refused. */
+  checkpoints?: CheckpointKeeper;
+  /** How often expired checkpoint images in dir are removed (default a minute). */
+  sweepIntervalMs?: number;
+  /** Tells an image's ID on this node; without it the op is refused. */
+  images?: ImageLookup;
 }
+
+const NO_KEEPER: Answer = { ok: false, error: 'this helper keeps no checkpoints' };
 
 /** CPU checks at once (an evacuation's sources ask together); more are refused rather than queued. */
 const MAX_CPU_CHECKS = 4;
@@ -57,11 +67,21 @@ function cpuOp(socket: TLSSocket, o: ServeOptions, load: Load, image: Buffer, pe
     .then((a) => { load.cpuChecks -= 1; if (!socket.destroyed) answer(socket, a); });
 }
 
+function imageOp(socket: TLSSocket, o: ServeOptions, image: string, peer: string): void {
+  if (!o.images) { answer(socket, { ok: false, error: 'this helper cannot look up container images' }); return; }
+  o.images.imageId(image)
+    .then((id) => {
+      logger.info(`helper: image ${image} for ${peer}: ${id ?? 'not here'}`);
+      return { ok: true, image, imageId: id ?? null } as const;
+    }, (err: unknown) => ({ ok: false, error: `cannot tell the ID of image ${image} here: ${err instanceof Error ? err.message : String(err)}` } as const))
+    .then((a) => { if (!socket.destroyed) answer(socket, a); });
+}
+
 function handle(socket: TLSSocket, o: ServeOptions, load: Load): void {
   const busy = load.transfers;
   let header = Buffer.alloc(0);
-  let receiver: Receiver | undefined;
-  let request: ReceiveRequest | undefined;
+  let receiver: Receiver | FilesReceiver | undefined;
+  let request: ReceiveRequest | FilesRequest | undefined;
   /** A request being answered asynchronously: what the client sends meanwhile is dropped, as after an answer. */
   let answering = false;
   const peer = `${socket.remoteAddress ?? '?'} (${identities.get(socket) ?? 'unnamed'})`;
@@ -91,13 +111,15 @@ function handle(socket: TLSSocket, o: ServeOptions, load: Load): void {
         const req = parseRequest(header.subarray(0, nl).toString('utf8'), o.maxBytes);
         const rest = header.subarray(nl + 1);
         if (req.op === 'health') {
-          answer(socket, { ok: true, protocol: PROTOCOL_VERSION, version: AGENT_VERSION, node: o.node, time: Date.now(), criuVersion: o.criuVersion, dir: o.dir, ...withFeatures(o) });
+          answer(socket, { ok: true, protocol: PROTOCOL_VERSION, version: FERRY_VERSION, node: o.node, time: Date.now(), criuVersion: o.criuVersion, dir: o.dir, ...withFeatures(o) });
           return;
         }
-        if (req.op === 'held') { answer(socket, heldOp(o.dir, req)); return; }
+        const keeper = o.checkpoints;
+        if (req.op === 'held') { answer(socket, keeper ? keeper.held(o.dir, req) : NO_KEEPER); return; }
         if (req.op === 'cpuinfo') { answering = true; cpuOp(socket, o, load, req.image, peer); return; }
-        if (req.op !== 'receive') {
-          const a = checkpointOp(o.dir, req);
+        if (req.op === 'image') { answering = true; imageOp(socket, o, req.image, peer); return; }
+        if (req.op !== 'receive' && req.op !== 'files') {
+          const a = keeper ? keeper.checkpoint(o.dir, req, o.node) : NO_KEEPER;
           logger.info(`helper: ${req.op} ${req.resource}/${req.id} for ${req.node} from ${peer}: ${a.ok ? 'done' : `refused: ${'error' in a ? a.error : ''}`}`);
           answer(socket, a);
           return;
@@ -105,10 +127,25 @@ function handle(socket: TLSSocket, o: ServeOptions, load: Load): void {
         if (busy.has(req.resource)) { fail(`a transfer for ${req.resource} is already running`); return; }
         busy.add(req.resource);
         request = req;
-        receiver = new Receiver(o.dir, req);
+        receiver = req.op === 'files' ? new FilesReceiver(req, o.maxBytes, { pause: () => socket.pause(), resume: () => socket.resume(), failed: (why) => { socket.resume(); fail(why); } }) : new Receiver(o.dir, req);
+        if (receiver instanceof FilesReceiver && receiver.cleared.length) logger.info(`helper: removed ${receiver.cleared.join(', ')}, left by earlier moves of ${req.resource}`);
         if (rest.length) receiver.write(rest);
       }
-      if (receiver?.complete) {
+      if (receiver instanceof FilesReceiver && receiver.complete) {
+        const files = receiver;
+        receiver = undefined;
+        answering = true;
+        files.finish().then(() => {
+          logger.info(`helper: received ${files.received} bytes of files into ${files.dir} from ${peer} (${files.removedPaths} paths removed)`);
+          release();
+          answer(socket, { ok: true, received: files.received, path: files.dir });
+        }, (err: unknown) => {
+          release();
+          answer(socket, { ok: false, error: err instanceof Error ? err.message : String(err) });
+        });
+        return;
+      }
+      if (receiver instanceof Receiver && receiver.complete) {
         const path = receiver.finish();
         const received = receiver.received;
         receiver = undefined;
@@ -125,6 +162,25 @@ function handle(socket: TLSSocket, o: ServeOptions, load: Load): void {
 function withFeatures(o: ServeOptions): { node_features?: PeerFeatures } {
   const features = o.features?.();
   return features ? { node_features: features } : {};
+}
+
+/** How often the helper removes checkpoint images that can no longer serve (a copy its node never resumes). */
+const SWEEP_INTERVAL_MS = 60_000;
+
+function sweepPeriodically(o: ServeOptions): () => void {
+  const keeper = o.checkpoints;
+  if (!keeper) return () => undefined;
+  const sweep = () => {
+    try {
+      for (const removed of keeper.sweep(o.dir)) logger.info(`helper: removed ${removed}`);
+    } catch (err) {
+      logger.warning(`helper: could not look for checkpoint images to remove in ${o.dir}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  sweep();
+  const timer = setInterval(sweep, o.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export async function serve(o: ServeOptions): Promise<Helper> {
@@ -150,8 +206,12 @@ export async function serve(o: ServeOptions): Promise<Helper> {
     servers.push(server);
     logger.info(`helper: listening on ${address}:${(server.address() as { port: number }).port}`);
   }
+  const stopSweeping = sweepPeriodically(o);
   return {
     ports: servers.map((s) => (s.address() as { port: number }).port),
-    close: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined),
+    close: () => {
+      stopSweeping();
+      return Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined);
+    },
   };
 }

@@ -1,5 +1,5 @@
 /** After stop on a node: release a claim this node still holds, so the checkpoint can be resumed elsewhere. */
-import type { Config } from '../ocf/params.js';
+import type { Config } from '../settings/params.js';
 import { StateStore } from '../storage/state-store.js';
 import { RecordStore } from './record.js';
 import { logger } from '../util/log.js';

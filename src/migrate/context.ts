@@ -1,5 +1,5 @@
 /** What the engine works with for one container on this node. */
-import type { Config } from '../ocf/params.js';
+import type { Config } from '../settings/params.js';
 import type { ContainerDriver } from '../runtime/driver.js';
 import { StateStore } from '../storage/state-store.js';
 import { RecordStore } from './record.js';

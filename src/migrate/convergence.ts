@@ -45,7 +45,7 @@ export function nextStep(rounds: readonly PrecopyRound[], limits: ConvergenceLim
     return { again: false, why: `round ${rounds.length} wrote ${last.pagesWritten} pages, more than ${limits.maxGrowthPercent} % above the ${previous.pagesWritten} before: not converging`, estimateMs };
   }
   if (estimateMs !== undefined && estimateMs <= limits.downtimeTargetMs) {
-    return { again: false, why: `estimated final downtime ${estimateMs} ms is within downtime_target_ms=${limits.downtimeTargetMs}`, estimateMs };
+    return { again: false, why: `estimated final downtime ${estimateMs} ms is within migration_downtime=${limits.downtimeTargetMs}`, estimateMs };
   }
   if (rounds.length >= limits.maxIterations) {
     return { again: false, why: `max_iterations=${limits.maxIterations} rounds made`, estimateMs };

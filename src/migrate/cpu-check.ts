@@ -2,14 +2,15 @@
  * Whether the target's CPU can run a checkpoint made on this node's, before anything is frozen (vzmigrate's
  * cpu_check): this node describes its CPU (criu cpuinfo dump), the target's helper compares that with its own
  * CPU (criu cpuinfo check) and answers. A mismatch is fatal unless forced (cpu_check_force, ferry check --force,
- * like pmigrate -f); without a helper to ask, the answer is unknown, never guessed.
+ * like pmigrate -f). Without a helper to ask, the answer is unknown, never guessed, and unknown is fatal too unless
+ * forced: a checkpoint restored on a CPU that lacks what the source had crashes there, and nothing else would stop it
+ * (fail closed).
  */
-import { OCF } from '../ocf/exit-codes.js';
 import { cpuCompatibility } from '../helper/client.js';
 import { dumpCpuinfo } from '../criu/cpuinfo.js';
 import { CPU_CAP, type CpuVerdict } from '../criu/cpuinfo-image.js';
 import { currentDeadline } from '../util/deadline.js';
-import type { Finding } from './precheck.js';
+import type { Finding } from './finding.js';
 import type { PeerView } from './peer.js';
 
 export const CPU_CHECK = 'target CPU';
@@ -17,12 +18,17 @@ const CPU_CHECK_TIMEOUT_MS = 15_000;
 
 /** Pure: the finding for the target's verdict, or for why there is none. */
 export function cpuFinding(target: string, outcome: CpuVerdict, force: boolean): Finding {
-  const finding = (ok: boolean, fatal: boolean, detail: string): Finding => ({ check: CPU_CHECK, ok, fatal, detail, code: OCF.ERR_GENERIC });
+  const finding = (ok: boolean, fatal: boolean, detail: string): Finding => ({ check: CPU_CHECK, ok, fatal, detail, kind: 'refused' });
   switch (outcome.result) {
     case 'compatible':
       return finding(true, false, `${target} can run what this CPU runs (criu cpuinfo check --cpu-cap=${CPU_CAP} passes there)`);
     case 'unknown':
-      return finding(false, false, `unknown (${outcome.reason}): ${target}'s CPU was not compared with this one`);
+      return force
+        ? { ...finding(false, false, `unknown (${outcome.reason}): the CPUs were not compared, migrating anyway (forced): `
+          + `a process using an instruction or FPU state missing on ${target} will crash after the restore`), unknown: true }
+        : { ...finding(false, true, `unknown (${outcome.reason}): ${target}'s CPU could not be compared with this one, and a `
+          + `checkpoint restored on a CPU lacking an instruction or FPU state of this one crashes there; run ferry serve on `
+          + `${target} with the same authkey, or set cpu_check_force=true (ferry check --force) to migrate without comparing`), unknown: true };
     case 'incompatible':
       return force
         ? finding(false, false, `${target}'s CPU differs from this one (${outcome.reason}), migrating anyway (forced): `

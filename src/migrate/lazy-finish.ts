@@ -4,7 +4,7 @@
  * for the page server to have served everything before it cleans up.
  */
 import { rmSync } from 'node:fs';
-import type { Config } from '../ocf/params.js';
+import type { Config } from '../settings/params.js';
 import { StateStore } from '../storage/state-store.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { logger } from '../util/log.js';
@@ -13,15 +13,28 @@ import { forgetBackground, readBackground } from '../criu/background-status.js';
 import { readLog } from '../criu/criu.js';
 import { parseLazyPagesTransferred } from '../criu/stats.js';
 import { RecordStore } from './record.js';
-import { killStrandedTree, lazyPagesProgress, lazyWorkDir, waitPageServer } from './lazy.js';
+import { killStrandedTree, LAZY_STALL_MS, lazyPagesProgress, lazyWorkDir, waitPageServer } from './lazy.js';
 import { describeSummary, summarize } from './summary.js';
+import { msOfSilence } from '../util/tcp-silence.js';
+
+/** Why a running lazy-pages counts as starved, if it does: its connection to the page server silent too long. */
+async function stalledFetch(config: Config): Promise<string | undefined> {
+  const record = config.state_dir ? new RecordStore(new StateStore(config.state_dir, config.name)).read() : undefined;
+  if (!record?.lazy) return undefined;
+  const silentMs = await msOfSilence('lastrcv', ['dst', record.lazy.address, 'dport', '=', String(record.lazy.port)]);
+  if (silentMs === undefined || silentMs < LAZY_STALL_MS) return undefined;
+  return `fetching the memory of ${config.name} from the source has stalled: nothing came from its page server `
+    + `(${record.lazy.address}:${record.lazy.port}) for ${(silentMs / 1000).toFixed(0)} s, the migration link is down: its memory is incomplete`;
+}
+
 
 /** On the node that restored lazily: undefined while fine, else why the container's memory cannot be trusted. */
-export function checkLazyRestore(config: Config): string | undefined {
+export async function checkLazyRestore(config: Config): Promise<string | undefined> {
   const progress = lazyPagesProgress(config.name);
   if (progress.state === 'failed') {
     return `fetching the memory of ${config.name} from the source failed (${progress.why}): its memory is incomplete`;
   }
+  if (progress.state === 'running') return stalledFetch(config);
   if (progress.state === 'succeeded') {
     const endedAt = readBackground(config.name, 'lazy-pages')?.endedAt ?? Date.now();
     const records = config.state_dir ? new RecordStore(new StateStore(config.state_dir, config.name)) : undefined;

@@ -20,13 +20,21 @@ import type { NetworkLock } from '../criu/args.js';
 import { run } from '../util/run.js';
 import { ensurePrivateDir, readJson, removeQuietly, writeJsonAtomic } from '../util/files.js';
 import { identityOf, isAlive, type ProcessIdentity } from '../util/proc.js';
-import { runDir } from '../runtime/local-record.js';
+import { runDir } from '../util/run-dir.js';
 import type { EngineContext } from './context.js';
 import type { Deadline } from '../util/deadline.js';
 import { lookup } from 'node:dns/promises';
 import { logger } from '../util/log.js';
 import type { TransferPath } from './transfer.js';
 import type { PeerView } from './peer.js';
+
+/**
+ * Pages stream continuously until the last one is in: this long without a byte from the other side (no data on the
+ * target, no acknowledgement on the source) means the link is gone (TCP would hold the connection some 15
+ * minutes), not a slow peer. Both ends then give up: the target's monitor fails, the source's page server ends
+ * and the frozen tree it held dies with it.
+ */
+export const LAZY_STALL_MS = 10_000;
 
 /** This node's address on the route to `peerAddress`: where the target's lazy-pages can reach the page server. */
 export async function localAddressTowards(peerAddress: string): Promise<string | undefined> {
@@ -56,22 +64,37 @@ const STATUS_FD = 3;
  * (CRIU then has resumed the container, as after any failed dump).
  */
 export async function startLazyDump(ctx: EngineContext,
-  request: { pid: number; imagesDir: string; networkLock: NetworkLock; serve: PageServerAddress; parentDir?: string | undefined },
+  request: { pid: number; imagesDir: string; networkLock: NetworkLock; runtimeOptions?: readonly string[]; serve: PageServerAddress; parentDir?: string | undefined },
   deadline: Deadline): Promise<{ dumpStats: DumpStats; criuStartedAt: number | undefined }> {
   const limitMs = deadline.bound() ?? 600_000;
   const args = lazyDumpArgs({ ...request, statusFd: STATUS_FD });
   const tree = identityOf(request.pid);
   if (!tree) throw new Error(`process ${request.pid} is gone`);
   ensurePrivateDir(lazyDir());
-  writeJsonAtomic(treePath(ctx.config.name), tree);
-  const started = startBackground(ctx.config.name, 'page-server', ctx.criu.lockedCommand(args, limitMs),
-    { withStatusFd: true, maxSeconds: Math.max(60, ctx.config.checkpoint_max_age), killAfter: treePath(ctx.config.name) });
+  // the supervisor kills the tree named there when the page server ends: only once the dump is complete and the
+  // tree frozen for good. Before that a failed dump resumes the tree, and it must live on (as after any failed dump)
+  removeQuietly(treePath(ctx.config.name));
+  // the node's CRIU lock for the dump only: the page server that follows may serve for minutes (finding: every
+  // other dump or restore on this node, and the recovery start here, waited for it)
+  const releaseLock = await ctx.criu.holdNodeLock(limitMs);
+  let started: ReturnType<typeof startBackground>;
+  try {
+    // no time limit once serving: the supervisor ends it when the target does not connect in time or stops acknowledging
+    started = startBackground(ctx.config.name, 'page-server', { file: ctx.criu.binary, args },
+      { withStatusFd: true, maxSeconds: 0, killAfter: treePath(ctx.config.name),
+        stallWatch: { ...request.serve, ms: LAZY_STALL_MS, connectWithinS: Math.max(60, ctx.config.checkpoint_max_age) } });
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
   const outcome = await new Promise<'ready' | 'ended' | 'timeout'>((resolve) => {
     const timer = setTimeout(() => resolve('timeout'), limitMs);
     started.statusStream?.once('data', () => { clearTimeout(timer); resolve('ready'); });
     started.ended.then(() => { clearTimeout(timer); resolve('ended'); }, () => { clearTimeout(timer); resolve('ended'); });
   });
+  releaseLock();
   if (outcome === 'ready') {
+    writeJsonAtomic(treePath(ctx.config.name), tree);
     started.release();
     return {
       dumpStats: { ...parseDumpStats(''), ...parsePagemapGenerated(readLog(request.imagesDir, 'dump.log')) },
@@ -151,7 +174,10 @@ export async function startLazyPages(ctx: EngineContext, imagesDir: string, from
   const started = startBackground(name, 'lazy-pages', { file: ctx.config.criu_binary, args: lazyPagesArgs({ imagesDir, workDir, from }) },
     { withStatusFd: false, maxSeconds: 0 });
   started.release();
-  const until = Date.now() + Math.min(15_000, deadline.remainingMs());
+  // bounded by the restore's own deadline only: a fixed bound (it was 15 s) failed on a slow node (QEMU TCG here:
+  // criu lazy-pages under its Node.js supervisor took longer to make its socket), and a failed lazy restore
+  // spends the page server's only session
+  const until = Date.now() + deadline.remainingMs();
   for (;;) {
     if (existsSync(join(workDir, 'lazy-pages.socket'))) return workDir;
     const state = backgroundState(readBackground(name, 'lazy-pages'));

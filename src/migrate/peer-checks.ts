@@ -2,9 +2,8 @@
  * Checks that need the peer, for `ferry check`: which network reaches it, whether its CRIU matches ours, whether
  * the clocks agree. Made through the peer's helper (`ferry serve`); without a helper they are reported, not guessed.
  */
-import { OCF } from '../ocf/exit-codes.js';
-import type { Config } from '../ocf/params.js';
-import type { Finding } from './precheck.js';
+import type { Config } from '../settings/params.js';
+import type { Finding } from './finding.js';
 import type { PeerView } from './peer.js';
 
 /** Clocks further apart than this make migration figures and timeouts misleading (the seeds recommend NTP). */
@@ -13,7 +12,7 @@ export const CLOCK_SKEW_WARN_MS = 500;
 export function peerChecks(config: Config, localNode: string, peer: PeerView, localCriu: string | undefined): Finding[] {
   const findings: Finding[] = [];
   const { target, choice } = peer;
-  const add = (check: string, ok: boolean, detail: string, fatal = false) => findings.push({ check, ok, fatal, detail, code: OCF.ERR_GENERIC });
+  const add = (check: string, ok: boolean, detail: string, fatal = false) => findings.push({ check, ok, fatal, detail, kind: 'refused' });
   if (!choice) {
     add('peer helper', false, `cannot check ${target} through its helper: ${peer.problem ?? '?'}`);
     return findings;

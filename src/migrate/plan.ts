@@ -2,13 +2,16 @@
  * Choosing the migration type actually performed, from the requested one and what both nodes can do. Pure.
  * Fallback chain: iterative+lazy -> iterative or lazy -> simple; with strict, a missing feature is a failure.
  */
-import type { MigrationType } from '../ocf/params.js';
+import type { MigrationType } from '../settings/params.js';
 
 export interface NodeFeatures {
   memDirtyTrack: boolean;
   uffdNoncoop: boolean;
   /** Why CRIU's page server could not serve lazy pages here, when it could not (see criu/pipe-limit.ts). */
   lazyTransportProblem?: string | undefined;
+  /** Why the container's runtime cannot pre-copy, or restore lazily, when it cannot (driver=lxc, podman). */
+  runtimePrecopyProblem?: string | undefined;
+  runtimeLazyProblem?: string | undefined;
 }
 
 /** Types whose final step is lazy (the source serves memory after the restore). */
@@ -32,6 +35,8 @@ function missing(type: MigrationType, f: NodeFeatures): string | undefined {
     needs.push('non-cooperative userfaultfd (criu check --feature uffd-noncoop fails)');
   }
   if (isLazy(type) && f.uffdNoncoop && f.lazyTransportProblem) needs.push(f.lazyTransportProblem);
+  if (precopies(type) && f.runtimePrecopyProblem) needs.push(f.runtimePrecopyProblem);
+  if (isLazy(type) && f.runtimeLazyProblem) needs.push(f.runtimeLazyProblem);
   if (needs.length === 0 && !IMPLEMENTED.has(type)) {
     needs.push(`an engine for ${type} migration, which this version of Ferry does not have yet`);
   }

@@ -1,9 +1,10 @@
 /**
  * The checks made on the source before anything is frozen (like vzmigrate --check-only): migrate_to stops at
- * the first fatal one; `ferry check` reports them all. Each finding carries the OCF code it maps to.
+ * the first fatal one; `ferry check` reports them all. Each finding carries the kind of failure it makes.
  */
 import { release } from 'node:os';
-import { OCF, type OcfCode } from '../ocf/exit-codes.js';
+import type { FailureKind } from '../util/errors.js';
+import type { Finding } from './finding.js';
 import { capabilities, type Capabilities } from '../criu/capabilities.js';
 import { attachedFromOutside } from '../runtime/attached.js';
 import { namespaceOf, processesInPidNamespace } from '../util/proc.js';
@@ -14,15 +15,9 @@ import type { EngineContext } from './context.js';
 import { pairFeatures, peerFeatures, type PeerView } from './peer.js';
 import { storageFor } from '../storage/lifecycle.js';
 import { checkTargetCpu } from './cpu-check.js';
+import { checkTargetImage } from './image-check.js';
 
-export interface Finding {
-  check: string;
-  ok: boolean;
-  /** fatal findings stop a migration before anything is frozen */
-  fatal: boolean;
-  detail: string;
-  code: OcfCode;
-}
+const NO_FEATURES = { memDirtyTrack: false, uffdNoncoop: false };
 
 /** Images need about the resident memory plus metadata; a margin so a full disk is refused up front. */
 const SPACE_FACTOR = 1.2;
@@ -47,20 +42,20 @@ export interface Precheck {
 export async function precheck(ctx: EngineContext, target: string, peer?: PeerView, forceCpu = false): Promise<Precheck> {
   const { config, driver } = ctx;
   const findings: Finding[] = [];
-  const add = (check: string, ok: boolean, detail: string, code: OcfCode = OCF.ERR_GENERIC, fatal = !ok) =>
-    findings.push({ check, ok, fatal, detail, code });
+  const add = (check: string, ok: boolean, detail: string, kind: FailureKind = 'refused', fatal = !ok) =>
+    findings.push({ check, ok, fatal, detail, kind });
 
   const pid = driver.checkpointRoot();
   add('running here', pid !== undefined, pid !== undefined ? `init pid ${pid}` : `container ${config.name} is not running on ${ctx.localNode}: nothing to migrate`);
-  add('target', target !== ctx.localNode, target !== ctx.localNode ? target : `migration target ${target} is this node`, OCF.ERR_ARGS);
+  add('target', target !== ctx.localNode, target !== ctx.localNode ? target : `migration target ${target} is this node`, 'bad-request');
   const dirProblem = stateDirProblem(config.state_dir ?? '');
-  add('state_dir', dirProblem === undefined, dirProblem ?? `${config.state_dir} usable`, OCF.ERR_INSTALLED);
+  add('state_dir', dirProblem === undefined, dirProblem ?? `${config.state_dir} usable`, 'not-installed');
 
   const caps = await capabilities(config.criu_binary).catch(() => undefined);
-  add('criu check', caps?.criuCheck.ok === true, caps ? `${config.criu_binary} ${caps.criuVersion ?? '?'}: ${caps.criuCheck.output}` : `${config.criu_binary} cannot be run`, OCF.ERR_INSTALLED);
+  add('criu check', caps?.criuCheck.ok === true, caps ? `${config.criu_binary} ${caps.criuVersion ?? '?'}: ${caps.criuCheck.output}` : `${config.criu_binary} cannot be run`, 'not-installed');
   if (caps) {
     const tooOld = criuTooOldForKernel(caps.criuVersion, release());
-    add('criu vs kernel', !tooOld, tooOld ? `CRIU ${caps.criuVersion} cannot checkpoint TCP sockets on kernel ${release()}: CRIU 4.2 or later is needed` : `CRIU ${caps.criuVersion} on kernel ${release()}`, OCF.ERR_INSTALLED);
+    add('criu vs kernel', !tooOld, tooOld ? `CRIU ${caps.criuVersion} cannot checkpoint TCP sockets on kernel ${release()}: CRIU 4.2 or later is needed` : `CRIU ${caps.criuVersion} on kernel ${release()}`, 'not-installed');
     add('network lock', true, `CRIU locks connections with ${caps.networkLock} while it checkpoints`);
   }
   if (config.storage === 'drbd') {
@@ -71,12 +66,17 @@ export async function precheck(ctx: EngineContext, target: string, peer?: PeerVi
   if (peer) {
     add('target features', theirs !== undefined, theirs
       ? `${target}: criu check ${theirs.criuCheckOk ? 'passes' : 'FAILS'}, soft-dirty ${theirs.memDirtyTrack ? 'yes' : 'no'}, userfaultfd ${theirs.uffdNoncoop ? 'yes' : 'no'}`
-      : `unknown (${peer.problem ?? `the helper of ${target} has not finished its own checks`}): planned from this node's features alone`, OCF.ERR_GENERIC, false);
+      : `unknown (${peer.problem ?? `the helper of ${target} has not finished its own checks`}): planned from this node's features alone`, 'refused', false);
     // advisory: the helper's CRIU (ferry serve --criu) need not be the resource's criu_binary
-    if (theirs && !theirs.criuCheckOk) add('target criu check', false, `criu check of ${target}'s helper fails there (ferry serve --criu): the restore may too`, OCF.ERR_INSTALLED, false);
+    if (theirs && !theirs.criuCheckOk) add('target criu check', false, `criu check of ${target}'s helper fails there (ferry serve --criu): the restore may too`, 'not-installed', false);
+    // before the CPU: without a usable network the target's helper is not asked, and this is the reason to give
+    const network = peer.choice?.decision;
+    if (network && !network.ok && config.require_migration_network) add('migration network', false, network.reason);
     if (caps) findings.push(await checkTargetCpu(config.criu_binary, peer, forceCpu || config.cpu_check_force));
+    if (driver.imageId && config.image) findings.push(await checkTargetImage(peer, config.image, () => driver.imageId?.() ?? Promise.resolve(undefined)));
   }
-  const plan = caps ? planMigration(config.migration_type, pairFeatures(caps, theirs, target), config.migration_type_strict) : undefined;
+  const features = { ...pairFeatures(caps ?? NO_FEATURES, theirs, target), runtimePrecopyProblem: driver.limits.precopy, runtimeLazyProblem: driver.limits.lazy };
+  const plan = caps ? planMigration(config.migration_type, features, config.migration_type_strict) : undefined;
   if (plan) {
     add('migration type', plan.ok, plan.ok ? `${plan.type}${plan.fallbacks.length ? ` (${plan.fallbacks.join('; ')})` : ''}` : plan.reason);
   }

@@ -22,7 +22,7 @@ const us2ms = (us: number | undefined) => Math.round((us ?? 0) / 1000);
 
 export function limitsOf(ctx: EngineContext): ConvergenceLimits {
   const c = ctx.config;
-  return { maxIterations: c.max_iterations, convergePages: c.converge_pages, maxGrowthPercent: c.max_growth_percent, downtimeTargetMs: c.downtime_target_ms };
+  return { maxIterations: c.max_iterations, convergePages: c.converge_pages, maxGrowthPercent: c.max_growth_percent, downtimeTargetMs: c.migration_downtime };
 }
 
 /**

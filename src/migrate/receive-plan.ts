@@ -4,8 +4,8 @@
  * this kernel, and the memory the container last needed. Pure. A missing feature is an error only with
  * migration_type_strict=true (the migration would fail); otherwise a warning naming the fallback.
  */
-import { OCF, type OcfCode } from '../ocf/exit-codes.js';
-import type { MigrationType } from '../ocf/params.js';
+import type { FailureKind } from '../util/errors.js';
+import type { MigrationType } from '../settings/params.js';
 import { isLazy, planMigration, type NodeFeatures } from './plan.js';
 import { criuTooOldForKernel } from './precheck.js';
 
@@ -22,7 +22,7 @@ export interface ReceiveFacts {
 }
 
 export interface ReceiveVerdict {
-  error: { code: OcfCode; reason: string } | undefined;
+  error: { kind: FailureKind; reason: string } | undefined;
   warnings: string[];
 }
 
@@ -32,19 +32,19 @@ const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
 
 export function receiveVerdict(f: ReceiveFacts): ReceiveVerdict {
   const warnings: string[] = [];
-  const fail = (code: OcfCode, reason: string): ReceiveVerdict => ({ error: { code, reason }, warnings });
+  const fail = (kind: FailureKind, reason: string): ReceiveVerdict => ({ error: { kind, reason }, warnings });
   if (criuTooOldForKernel(f.criuVersion, f.kernelRelease)) {
-    return fail(OCF.ERR_INSTALLED, `CRIU ${f.criuVersion ?? '?'} cannot checkpoint TCP sockets on kernel ${f.kernelRelease}: CRIU 4.2 or later is needed on this node (test/lab/install-criu.sh)`);
+    return fail('not-installed', `CRIU ${f.criuVersion ?? '?'} cannot checkpoint TCP sockets on kernel ${f.kernelRelease}: CRIU 4.2 or later is needed on this node (test/lab/install-criu.sh)`);
   }
   // a type no node can perform strictly is the configuration's fault, not this node's
   const anywhere = planMigration(f.type, ALL_FEATURES, f.strict);
-  if (!anywhere.ok) return fail(OCF.ERR_CONFIGURED, anywhere.reason);
+  if (!anywhere.ok) return fail('misconfigured', anywhere.reason);
   const lazy = isLazy(f.type);
   if (lazy && f.storage === 'drbd' && f.strict) {
-    return fail(OCF.ERR_CONFIGURED, `migration_type=${f.type} with storage=drbd cannot be performed and migration_type_strict=true: lazy migration needs ${LAZY_ON_DRBD}`);
+    return fail('misconfigured', `migration_type=${f.type} with storage=drbd cannot be performed and migration_type_strict=true: lazy migration needs ${LAZY_ON_DRBD}`);
   }
   const here = planMigration(f.type, f.features, f.strict);
-  if (!here.ok) return fail(OCF.ERR_INSTALLED, `this node cannot receive ${f.type} migrations: ${here.reason.replace(/ is not possible here/, ' is not possible on this node')}`);
+  if (!here.ok) return fail('not-installed', `this node cannot receive ${f.type} migrations: ${here.reason.replace(/ is not possible here/, ' is not possible on this node')}`);
   for (const fallback of here.fallbacks) warnings.push(`migration_type=${f.type} on this node: ${fallback}`);
   if (lazy && f.storage === 'drbd' && here.type === 'lazy') warnings.push(`migration_type=${f.type} with storage=drbd: lazy needs ${LAZY_ON_DRBD}: migrations fall back to simple`);
   if (f.lastMemoryBytes !== undefined && f.memAvailableBytes < f.lastMemoryBytes) {

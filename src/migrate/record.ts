@@ -11,7 +11,10 @@
  *   any node, start:      a "dumped" or "restoring" checkpoint younger than checkpoint_max_age is resumed
  *                         (claim + restore) instead of a fresh start, so a failed migration loses nothing
  *   any node, stop:       kills what this node runs, including a tree left by an interrupted restore, and
- *                         releases this node's claim
+ *                         releases this node's claim. With checkpoint_on_stop it first dumps the running container
+ *                         as above (phase "dumping" -> "dumped"), with target ANY_NODE ("*"): no node is expected,
+ *                         whichever starts it next claims and resumes it like an unfinished migration's
+ *                         (stop-checkpoint.ts); a failed dump ends "aborted" and the container is stopped plainly
  *
  * Pacemaker never runs start while it believes the resource is active elsewhere and always stops a node's copy
  * before starting another, so a claim left by a node that has since been stopped (or fenced) may be taken over.
@@ -19,14 +22,17 @@
  * storage=none: each node has its own STATE_DIR/NAME. The source sends the sealed checkpoint with this record
  * (copies: [source, target]) to the target's helper; the target adopts it in migrate_from (or start). Claims then
  * span the nodes: see peer-claims.ts. A lazy checkpoint (record.lazy) can be restored once: see lazy.ts.
+ * A checkpoint made by stop never travels (no copies): only this node can resume it. A start on another node
+ * starts afresh and claims that copy through its helper, which keeps it from ever being resumed (start.ts).
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { listQuietly, readJson, writeJsonAtomic, removeQuietly } from '../util/files.js';
 import type { StateStore } from '../storage/state-store.js';
-import type { MigrationType } from '../ocf/params.js';
+import type { MigrationType } from '../settings/params.js';
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
 import type { PageServerAddress } from '../criu/args.js';
+import { RUNTIME_ARCHIVE } from '../runtime/driver.js';
 
 export type MigrationPhase = 'dumping' | 'dumped' | 'restoring' | 'restored' | 'aborted';
 
@@ -63,7 +69,29 @@ export interface MigrationRecord {
   lazyDoneAt?: number;
   /** Lazy migrations: pages lazy-pages fetched from the source (CRIU's "UFFD transferred pages"), once all arrived. */
   lazyPagesFetched?: number;
+  /**
+   * The container runtime's own configuration on the source when it was checkpointed (an LXC config's effective
+   * values): a node whose configuration differs refuses to restore it (runtime-config.ts).
+   */
+  runtimeConfig?: Record<string, readonly string[]>;
+  /**
+   * storage=none with a container whose files are on the node's own disk (an LXC root filesystem): the tree that
+   * moves with it (migrate/file-sync.ts), and what its final sync carried while the container was frozen.
+   */
+  files?: { root: string; finalSync?: { ms: number; bytes: number; changed: number; removed: number }; preSync?: { ms: number; bytes: number } };
+  /**
+   * How long the images stay on disk, whoever holds them (migrate/image-sweep.ts): the checkpoint_max_age they were
+   * made under (no start resumes them later), and keep_images (the admin keeps them for debugging).
+   */
+  retention?: { maxAgeS: number; keepImages: boolean };
   updatedAt: string;
+}
+
+/** The target of a checkpoint made by stop (checkpoint_on_stop): meant for whichever node starts the container next. */
+export const ANY_NODE = '*';
+
+export function isStopCheckpoint(record: Pick<MigrationRecord, 'target'>): boolean {
+  return record.target === ANY_NODE;
 }
 
 export function newMigrationId(): string {
@@ -111,6 +139,16 @@ export class RecordStore {
     removeQuietly(this.store.imagesDir(id));
   }
 
+  /**
+   * A checkpoint no start will resume: the record keeps why, the images, which hold the container's memory, go
+   * unless keep_images asked to keep them (a failed restore has kept its CRIU log beside the record already).
+   */
+  setAside(record: MigrationRecord, lastError: string, keepImages: boolean): MigrationRecord {
+    const next = this.update(record, { phase: 'aborted', lastError });
+    if (!keepImages) this.removeImages(record.id);
+    return next;
+  }
+
   /** Removes image sets and claims of every migration but `keepId` (leftovers of interrupted runs). */
   removeStale(keepId?: string): string[] {
     const removed: string[] = [];
@@ -127,12 +165,15 @@ export class RecordStore {
     return now - (record.dumpedAt ?? record.dumpStartedAt);
   }
 
+  /** CRIU's inventory, or the archive of a runtime that checkpoints itself (written under its name only when complete). */
   imagesComplete(id: string): boolean {
-    try {
-      return statSync(`${this.store.imagesDir(id)}/inventory.img`).isFile();
-    } catch {
-      return false;
-    }
+    return ['inventory.img', RUNTIME_ARCHIVE].some((file) => {
+      try {
+        return statSync(`${this.store.imagesDir(id)}/${file}`).isFile();
+      } catch {
+        return false;
+      }
+    });
   }
 }
 

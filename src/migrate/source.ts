@@ -4,18 +4,19 @@
  * container running here (CRIU resumes it); a successful one leaves complete images and the record in phase
  * "dumped", and nothing running here.
  */
-import { chmodSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCF, OcfError, type OcfCode } from '../ocf/exit-codes.js';
-import type { MigrationType } from '../ocf/params.js';
+import { failed, FerryError, type FailureKind } from '../util/errors.js';
+import type { MigrationType } from '../settings/params.js';
 import { releaseStaleNetworkLock } from '../criu/network-lock.js';
 import { ensurePrivateDir, writeJsonAtomic } from '../util/files.js';
-import { runDir } from '../runtime/local-record.js';
+import { runDir } from '../util/run-dir.js';
 import { logger } from '../util/log.js';
 import { precheck, type Precheck } from './precheck.js';
 import { isLazy, precopies, type Plan } from './plan.js';
+import { retentionOf } from './image-sweep.js';
 import { newMigrationId, type MigrationRecord } from './record.js';
 import { runPhases, PhaseError } from './phases.js';
+import { sealImages } from './seal.js';
 import { restoreCheckpoint } from './target.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
 import { transferPath, sendCheckpoint, sendRound, type TransferPath } from './transfer.js';
@@ -24,19 +25,8 @@ import { storageFor, type StorageLifecycle } from '../storage/lifecycle.js';
 import { abandonLazyDump, pageServerAddress, startLazyDump } from './lazy.js';
 import { precopy, type PrecopyReport } from './precopy.js';
 import type { PageServerAddress } from '../criu/args.js';
+import { finalSyncFiles, preSyncFiles, type Baseline } from './file-sync.js';
 
-
-/** Files 0600, directories (pre-copy rounds) 0700; links (CRIU's "parent") left alone: chmod would follow them. */
-function sealImages(dir: string): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) {
-      chmodSync(join(dir, entry.name), 0o700);
-      sealImages(join(dir, entry.name));
-    } else if (entry.isFile()) {
-      chmodSync(join(dir, entry.name), 0o600);
-    }
-  }
-}
 
 /**
  * A lazy plan needs an address of this node the target reaches (the migration network's, when usable) for the
@@ -48,19 +38,22 @@ async function withPageServer(ctx: EngineContext, peer: PeerView, plan: Extract<
   if (!isLazy(plan.type)) return { plan, serve: undefined };
   // without its lazy half, iterative+lazy is still iterative
   const without: MigrationType = plan.type === 'iterative+lazy' ? 'iterative' : 'simple';
-  const fallBack = (problem: string, code: OcfCode) => {
+  const fallBack = (problem: string, kind: FailureKind) => {
     if (ctx.config.migration_type_strict) {
-      throw new OcfError(code, `not migrating ${ctx.config.name} to ${target}: ${plan.type} migration needs ${problem} and migration_type_strict=true; `
+      throw new FerryError(kind, `not migrating ${ctx.config.name} to ${target}: ${plan.type} migration needs ${problem} and migration_type_strict=true; `
         + `${ctx.config.name} keeps running on ${ctx.localNode}`);
     }
     return { plan: { ...plan, type: without, fallbacks: [...plan.fallbacks, `${plan.type} needs ${problem}: falling back to ${without}`] }, serve: undefined };
   };
+  if (ctx.config.migration_speed > 0) {
+    return fallBack(`a connection Ferry can pace to migration_speed=${ctx.config.migration_speed} MiB/s (CRIU's page server sends at full speed)`, 'misconfigured');
+  }
   if (ctx.config.storage === 'drbd') {
-    return fallBack('images both nodes can read while the pages move (with storage=drbd the source gives the device up first)', OCF.ERR_CONFIGURED);
+    return fallBack('images both nodes can read while the pages move (with storage=drbd the source gives the device up first)', 'misconfigured');
   }
   const found = await pageServerAddress(peer, path, ctx.config.require_migration_network);
   if ('address' in found) return { plan, serve: found };
-  return fallBack(found.problem, OCF.ERR_GENERIC);
+  return fallBack(found.problem, 'refused');
 }
 
 /**
@@ -79,7 +72,7 @@ async function handOverDevice(ctx: EngineContext, storage: StorageLifecycle, rec
     writeJsonAtomic(join(runDir(), 'drbd', `${config.name}.handoff.json`), { id: record.id, ...ms });
   } catch (err) {
     await storage.attach().catch((e: unknown) => logger.err(`could not take DRBD ${config.drbd_resource ?? '?'} back: ${e instanceof Error ? e.message : String(e)}`));
-    throw new OcfError(OCF.ERR_GENERIC, `checkpointed ${config.name}, but handing DRBD ${config.drbd_resource ?? '?'} over to ${record.target} failed: `
+    throw failed(`checkpointed ${config.name}, but handing DRBD ${config.drbd_resource ?? '?'} over to ${record.target} failed: `
       + `${err instanceof Error ? err.message : String(err)}; the checkpoint is kept on ${ctx.localNode} and the next start resumes it`);
   }
 }
@@ -91,20 +84,27 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
   const checked = await precheck(ctx, target, peer);
   const fatal = checked.findings.find((f) => f.fatal);
   if (fatal) {
-    throw new OcfError(fatal.code, `not migrating ${config.name} to ${target} (${fatal.check}): ${fatal.detail}; `
+    throw new FerryError(fatal.kind, `not migrating ${config.name} to ${target} (${fatal.check}): ${fatal.detail}; `
       + `${checked.pid !== undefined ? `${config.name} keeps running on ${ctx.localNode}` : 'nothing was changed'}`);
   }
+  // what was let through although it failed (a forced CPU mismatch, the CPUs not compared, an unknown target): said once, here
+  for (const f of checked.findings) if (!f.ok) logger.warning(`${f.check}: ${f.detail}`);
   const { pid, caps, plan: planned } = checked as { pid: number; caps: NonNullable<Precheck['caps']>; plan: Extract<Plan, { ok: true }> };
   const path = config.storage === 'none' ? transferPath(ctx, peer) : undefined;
   const { plan, serve } = await withPageServer(ctx, peer, planned, path);
   for (const f of plan.fallbacks) logger.notice(f);
+  // storage=none: a root filesystem on this node's disk moves with the container
+  const movedRoot = path ? driver.movedFiles?.() : undefined;
+  let baseline: Baseline | undefined;
   store.ensure();
 
   const id = newMigrationId();
   const imagesDir = store.imagesDir(id);
   let record: MigrationRecord = {
     id, name: config.name, source: ctx.localNode, target, requestedType: config.migration_type, type: plan.type,
-    phase: 'dumping', dumpStartedAt: Date.now(), updatedAt: '', ...(serve ? { lazy: serve } : {}),
+    phase: 'dumping', dumpStartedAt: Date.now(), updatedAt: '', ...(serve ? { lazy: serve } : {}), retention: retentionOf(config),
+    ...(driver.runtimeConfig ? { runtimeConfig: driver.runtimeConfig() } : {}),
+    ...(movedRoot ? { files: { root: movedRoot } } : {}),
   };
   const dumpDeadline = ctx.deadline.reserve(ROLLBACK_RESERVE_MS);
   let pre: PrecopyReport | undefined;
@@ -126,6 +126,15 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
         },
       },
       {
+        name: 'files pre-sync',
+        run: async () => {
+          if (!movedRoot || !path) return;
+          const pre = await preSyncFiles(ctx, record, path, movedRoot);
+          baseline = pre.baseline;
+          record = records.update(record, { files: { root: movedRoot, preSync: { ms: pre.ms, bytes: pre.bytes } } });
+        },
+      },
+      {
         name: 'pre-copy',
         run: async () => {
           if (!precopies(plan.type)) return;
@@ -140,16 +149,21 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
           logger.info(`checkpointing ${config.name} (pid ${pid}) for ${target}: ${plan.type} migration`);
           // kept in memory until the seal: every record write is an fsync, and from here the container is frozen
           const dumpStartedAt = Date.now();
-          if (serve) {
+          const runtimeOptions = await driver.dumpOptions(pid);
+          if (driver.dumpItself) {
+            // the runtime checkpoints its own container (podman): the planner allowed no pre-copy and no lazy pages
+            const dumpStats = await driver.dumpItself({ imagesDir, networkLock: caps.networkLock, timeoutMs: dumpDeadline.bound() });
+            record = { ...record, dumpStartedAt, ...(dumpStats ? { dumpStats } : {}), dumpedAt: Date.now() };
+          } else if (serve) {
             // the images are complete when this returns; the memory stays with the page server until fetched
             // the tree stays frozen here until the target has fetched every page (then CRIU kills it)
-            const lazy = await startLazyDump(ctx, { pid, imagesDir, networkLock: caps.networkLock, serve, parentDir: pre?.parentDir }, dumpDeadline);
+            const lazy = await startLazyDump(ctx, { pid, imagesDir, networkLock: caps.networkLock, runtimeOptions, serve, parentDir: pre?.parentDir }, dumpDeadline);
             record = { ...record, dumpStartedAt: lazy.criuStartedAt ?? dumpStartedAt, dumpStats: lazy.dumpStats, dumpedAt: Date.now() };
           } else if (pre?.parentDir) {
-            const dumpStats = await ctx.criu.finalDump({ pid, imagesDir, networkLock: caps.networkLock, parentDir: pre.parentDir }, dumpDeadline.bound());
+            const dumpStats = await ctx.criu.finalDump({ pid, imagesDir, networkLock: caps.networkLock, runtimeOptions, parentDir: pre.parentDir }, dumpDeadline.bound(), driver.criuLock);
             record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };
           } else {
-            const dumpStats = await ctx.criu.dump({ pid, imagesDir, networkLock: caps.networkLock }, dumpDeadline.bound());
+            const dumpStats = await ctx.criu.dump({ pid, imagesDir, networkLock: caps.networkLock, runtimeOptions }, dumpDeadline.bound(), driver.criuLock);
             record = { ...record, dumpStartedAt, dumpStats, dumpedAt: Date.now() };
           }
         },
@@ -178,7 +192,7 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
   } catch (err) {
     const stillHere = driver.checkpointRoot() !== undefined;
     const reason = err instanceof PhaseError ? err.message : String(err);
-    throw new OcfError(OCF.ERR_GENERIC, `migration of ${config.name} to ${target} failed at ${reason}; `
+    throw failed(`migration of ${config.name} to ${target} failed at ${reason}; `
       + (stillHere ? `${config.name} keeps running on ${ctx.localNode}` : `${config.name} is no longer running on ${ctx.localNode}`));
   }
   logger.info(serve
@@ -186,12 +200,21 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
     : `checkpoint ${id} of ${config.name} complete: ${record.dumpStats?.pagesWritten ?? '?'} pages, frozen ${((record.dumpStats?.frozenTimeUs ?? 0) / 1000).toFixed(0)} ms`);
   if (config.storage === 'drbd') await handOverDevice(ctx, storage, record);
   if (!path) return record;
+  if (baseline) {
+    try {
+      const finalSync = await finalSyncFiles(ctx, record, path, baseline);
+      record = records.update(record, { files: { ...(record.files ?? { root: baseline.root }), finalSync } });
+    } catch (err) {
+      throw failed(`checkpointed ${config.name}, but sending what changed in ${baseline.root} to ${target} failed: `
+        + `${err instanceof Error ? err.message : String(err)}; the checkpoint is kept on ${ctx.localNode} and the next start resumes it`);
+    }
+  }
   try {
     return (await sendCheckpoint(ctx, record, path)).record;
   } catch (err) {
     // no rollback here: Pacemaker stops and starts the resource after a failed migrate_to, and that start
     // resumes this checkpoint, which a rollback now would only have made stale
-    throw new OcfError(OCF.ERR_GENERIC, `checkpointed ${config.name}, but sending checkpoint ${id} to ${target} failed: `
+    throw failed(`checkpointed ${config.name}, but sending checkpoint ${id} to ${target} failed: `
       + `${err instanceof Error ? err.message : String(err)}; the checkpoint is kept on ${ctx.localNode} and the next start resumes it`);
   }
 }

@@ -5,20 +5,24 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCF, OcfError } from '../ocf/exit-codes.js';
+import { failed, FerryError, notInstalled, refused } from '../util/errors.js';
+import { runtimeConfigProblem } from './runtime-config.js';
 import { capabilities } from '../criu/capabilities.js';
 import { logger } from '../util/log.js';
 import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../util/files.js';
-import { runDir, writeRestoreIntent } from '../runtime/local-record.js';
+import { runDir } from '../util/run-dir.js';
+import { bootTicksNow } from '../util/proc.js';
+import { writeRestoreIntent } from '../runtime/local-record.js';
 import { announceAddress } from '../net/announce.js';
 import { releaseStaleNetworkLock, RESTORED_WITH_RULESET } from '../criu/network-lock.js';
 import { runPhases, PhaseError } from './phases.js';
-import { type MigrationRecord } from './record.js';
+import { isStopCheckpoint, type MigrationRecord } from './record.js';
 import { describeSummary, summarize, type MigrationSummary } from './summary.js';
 import { ROLLBACK_RESERVE_MS, type EngineContext } from './context.js';
-import { claimOtherCopies, releaseOtherCopies, retireOtherCopies } from './peer-claims.js';
+import { claimOtherCopies, releaseOtherCopies, RestoredElsewhere, retireOtherCopies } from './peer-claims.js';
 import { startLazyPages, stopBackground, watchLazyPages } from './lazy.js';
+import { activateIncoming, deactivate } from '../storage/file-tree/places.js';
 
 export type RestoreMode = 'migrate' | 'resume' | 'rollback';
 
@@ -37,7 +41,8 @@ function claimOrTakeOver(ctx: EngineContext, record: MigrationRecord, mode: Rest
   if (!records.claim(record.id, localNode)) throw new Error(`checkpoint ${record.id} was claimed concurrently`);
 }
 
-export async function restoreCheckpoint(ctx: EngineContext, start: MigrationRecord, mode: RestoreMode): Promise<MigrationSummary> {
+/** `gone`: peers that may stay unreachable while their copies are claimed (see claimOtherCopies). */
+export async function restoreCheckpoint(ctx: EngineContext, start: MigrationRecord, mode: RestoreMode, gone: readonly string[] = []): Promise<MigrationSummary> {
   const { config, driver, records, store } = ctx;
   let record = start;
   const imagesDir = store.imagesDir(record.id);
@@ -45,6 +50,8 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
   let restoredPid: number | undefined;
   /** A lazy checkpoint's page server serves one session: once a restore has tried, it cannot be tried again. */
   let lazySpent = false;
+  /** storage=none: the files that came with the checkpoint become the container's here, just before the restore. */
+  const movedRoot = record.files && record.source !== ctx.localNode ? record.files.root : undefined;
 
   try {
     await runPhases([
@@ -52,9 +59,11 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
         name: 'claim',
         run: async () => {
           if (!records.imagesComplete(record.id)) throw new Error(`checkpoint ${record.id} is incomplete (no inventory.img in ${imagesDir})`);
+          const differs = runtimeConfigProblem(record.runtimeConfig, driver.runtimeConfig?.(), record.source);
+          if (differs) throw refused(differs);
           const caps = await capabilities(config.criu_binary);
-          if (!caps.criuCheck.ok) throw new OcfError(OCF.ERR_INSTALLED, `criu check fails on ${ctx.localNode}: ${caps.criuCheck.output}`);
-          await claimOtherCopies(ctx, record);
+          if (!caps.criuCheck.ok) throw notInstalled(`criu check fails on ${ctx.localNode}: ${caps.criuCheck.output}`);
+          await claimOtherCopies(ctx, record, gone);
           try {
             claimOrTakeOver(ctx, record, mode);
           } catch (err) {
@@ -62,12 +71,15 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
             throw err;
           }
           record = records.update(record, { phase: 'restoring', restoreStartedAt: Date.now() });
+          if (movedRoot) logger.info(activateIncoming(movedRoot, record.id));
         },
         undo: async () => {
+          // the source's files stay the container's: this copy goes back to waiting, never to be started from
+          if (movedRoot) deactivate(movedRoot, record.id);
           records.releaseClaim(record.id);
-          record = records.update(record, lazySpent
-            ? { phase: 'aborted', lastError: 'the lazy restore failed, and the page server serves one restore only' }
-            : { phase: 'dumped' });
+          record = lazySpent
+            ? records.setAside(record, 'the lazy restore failed, and the page server serves one restore only', config.keep_images)
+            : records.update(record, { phase: 'dumped' });
           await releaseOtherCopies(ctx, record);
         },
       },
@@ -76,10 +88,17 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
         run: async () => {
           await driver.prepareRestore();
           rmSync(pidFile, { force: true }); // CRIU refuses to write an existing pidfile, after creating the tasks
-          writeRestoreIntent({ name: config.name, pidFile, migrationId: record.id, since: new Date().toISOString() });
+          writeRestoreIntent({ name: config.name, pidFile, migrationId: record.id, since: new Date().toISOString(), bootTicks: bootTicksNow() });
           logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode}${record.lazy ? `, memory from ${record.lazy.address}:${record.lazy.port}` : ''})`);
           const restoreDeadline = ctx.deadline.reserve(ROLLBACK_RESERVE_MS);
           lazySpent = record.lazy !== undefined;
+          if (driver.restoreItself) {
+            // the runtime restores its own container and owns it afterwards (LXC's monitor, podman's state)
+            const restored = await driver.restoreItself({ imagesDir, timeoutMs: restoreDeadline.bound() });
+            restoredPid = restored.pid;
+            record = records.update(record, { restoreStats: { pagesRestored: restored.pagesRestored, restoreTimeUs: restored.restoreTimeUs, forkingTimeUs: undefined }, restoredAt: Date.now(), restoredOn: ctx.localNode });
+            return;
+          }
           const lazyWorkDir = record.lazy ? await startLazyPages(ctx, imagesDir, record.lazy, restoreDeadline) : undefined;
           // a lazy restore whose pages stop coming would wait for them until the deadline: give up when lazy-pages does
           const watch = lazyWorkDir ? watchLazyPages(config.name) : undefined;
@@ -101,22 +120,37 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
       },
     ]);
   } catch (err) {
-    if (err instanceof PhaseError && err.failure instanceof OcfError) throw new OcfError(err.failure.code, err.message);
+    if (err instanceof PhaseError && err.failure instanceof FerryError) throw new FerryError(err.failure.kind, err.message);
+    // a start's resume learns the container moved on since: its caller sets this copy aside (start.ts)
+    if (mode === 'resume' && err instanceof PhaseError && err.failure instanceof RestoredElsewhere) throw err.failure;
     const reason = err instanceof Error ? err.message : String(err);
-    throw new OcfError(OCF.ERR_GENERIC, `restoring ${config.name} on ${ctx.localNode} failed at ${reason}; `
-      + `the checkpoint is kept and resumed by the next start`);
+    // a checkpoint made by stop is set aside by the start that could not resume it (start.ts)
+    throw failed(`restoring ${config.name} on ${ctx.localNode} failed at ${reason}`
+      + (mode === 'resume' && isStopCheckpoint(record) ? '' : '; the checkpoint is kept and resumed by the next start'));
   }
 
   rmSync(pidFile, { force: true });
-  if (restoredPid !== undefined) await releaseStaleNetworkLock(restoredPid, RESTORED_WITH_RULESET);
-  if (config.ip && restoredPid !== undefined) await announceAddress(restoredPid, config.ip.address);
   record = records.update(record, { phase: 'restored' });
+  // The container runs here and the record says so: nothing after this may fail the action, or Pacemaker stops a
+  // container whose checkpoint is spent and the next start is a fresh one. Each step that fails is logged instead.
+  const pid = restoredPid;
+  const address = driver.address();
+  if (pid !== undefined) await afterRestore('releasing CRIU\'s network lock', () => releaseStaleNetworkLock(pid, RESTORED_WITH_RULESET));
+  if (address && pid !== undefined) await afterRestore(`announcing ${address}`, () => announceAddress(pid, address));
   const summary = summarize(record);
-  writeJsonAtomic(store.statsPath(), summary);
+  await afterRestore('writing the migration\'s figures', () => writeJsonAtomic(store.statsPath(), summary));
   logger.info(describeSummary(summary));
-  await retireOtherCopies(ctx, record);
+  await afterRestore('retiring the other copies', () => retireOtherCopies(ctx, record));
   // lazy: the images are still read while pages arrive; whoever sees the last page in removes them (lazy.ts)
-  if (!config.keep_images && !record.lazy) records.removeImages(record.id);
-  records.releaseClaim(record.id);
+  if (!config.keep_images && !record.lazy) await afterRestore('removing the images', () => records.removeImages(record.id));
+  await afterRestore('releasing the claim', () => records.releaseClaim(record.id));
   return summary;
+}
+
+async function afterRestore(what: string, step: () => unknown): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    logger.warning(`restored, but ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { OCF, OcfError } from '../ocf/exit-codes.js';
+import { failed, misconfigured, notInstalled } from '../util/errors.js';
 import { readAuthkey } from '../helper/authkey.js';
 import { sendDirectory, TransferError, type Peer } from '../helper/client.js';
 import { writeJsonAtomic } from '../util/files.js';
@@ -20,17 +20,24 @@ export interface TransferPath { peer: Peer; name: string; kind: string; why: str
 export function transferPath(ctx: EngineContext, peer: PeerView): TransferPath {
   const { config } = ctx;
   const { target, choice } = peer;
-  if (!choice) throw new OcfError(OCF.ERR_INSTALLED, `storage=none needs the helpers' key: ${peer.problem ?? '?'}`);
+  if (!choice) throw notInstalled(`storage=none needs the helpers' key: ${peer.problem ?? '?'}`);
   const key = readAuthkey(config.authkey);
   const identity = { port: config.helper_port, key, identity: ctx.localNode };
   const d = choice.decision;
-  if (!d.ok) throw new OcfError(OCF.ERR_GENERIC, `no way to send the checkpoint to ${target}: ${d.reason}`);
+  if (!d.ok) throw failed(`no way to send the checkpoint to ${target}: ${d.reason}`);
   const theirDir = choice.peerHealth?.dir;
   if (theirDir !== config.state_dir) {
-    throw new OcfError(OCF.ERR_CONFIGURED, `the helper on ${target} keeps checkpoints in ${theirDir ?? '?'} but state_dir is `
+    throw misconfigured(`the helper on ${target} keeps checkpoints in ${theirDir ?? '?'} but state_dir is `
       + `${config.state_dir ?? '?'}: run ferry serve there with --dir ${config.state_dir ?? '?'}`);
   }
-  return { peer: { ...identity, host: d.address, timeoutMs: TRANSFER_SILENCE_MS }, name: d.name, kind: d.kind, why: d.why.join('; ') };
+  if (d.kind === 'back-channel' && config.migration_speed > 0) {
+    logger.info(`the migration of ${config.name} to ${target} goes over the back-channel (${d.name}), which corosync uses too: paced to migration_speed=${config.migration_speed} MiB/s`);
+  } else if (d.kind === 'back-channel') {
+    logger.warning(`the migration of ${config.name} to ${target} goes over the back-channel (${d.name}), which corosync uses too: `
+      + 'at full speed a large transfer can delay corosync\'s token until a node is fenced; set migration_speed to limit it');
+  }
+  const bytesPerSecond = config.migration_speed > 0 ? config.migration_speed * 1048576 : undefined;
+  return { peer: { ...identity, host: d.address, timeoutMs: TRANSFER_SILENCE_MS, ...(bytesPerSecond ? { bytesPerSecond } : {}) }, name: d.name, kind: d.kind, why: d.why.join('; ') };
 }
 
 /** A connection silent this long is dead (a cut link): give up rather than wait for TCP's own timeout. */

@@ -5,10 +5,9 @@
  * the default route's (so a wildcard DNS answering every name cannot win) and the peer's helper answers on it.
  * Pure: the probing is in choose-network.ts.
  */
-export function withSuffix(node: string, suffix: string): string {
-  const dot = node.indexOf('.');
-  return dot < 0 ? `${node}${suffix}` : `${node.slice(0, dot)}${suffix}${node.slice(dot)}`;
-}
+import { withSuffix } from '../util/node-suffix.js';
+
+export { withSuffix };
 
 export interface Candidate { name: string; kind: 'explicit' | 'migration' | 'back-channel' }
 

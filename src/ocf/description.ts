@@ -1,6 +1,8 @@
 /** The agent's own description, shared by the metadata and the man page. */
+import { FERRY_VERSION } from '../util/version.js';
+
 export const AGENT_NAME = 'container';
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = FERRY_VERSION;
 export const OCF_VERSION = '1.1';
 
 export const AGENT_SHORTDESC = 'Linux container with live migration (CRIU)';

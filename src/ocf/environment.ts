@@ -1,4 +1,4 @@
-import { bool } from './param-types.js';
+import { bool } from '../settings/param-types.js';
 
 /**
  * What Pacemaker tells an agent besides the parameters: instance name, operation timeout and interval, the

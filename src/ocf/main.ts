@@ -4,6 +4,8 @@
  * only when that action runs: monitor runs every few seconds for every container, so it must load little.
  */
 import { OCF, OcfError, type OcfCode } from './exit-codes.js';
+import { ocfFailure } from './outcomes.js';
+import { FerryError } from '../util/errors.js';
 import { ACTION_NAMES } from './actions.js';
 import { configureLogging, flushLogs, logger, settingsFromEnv } from '../util/log.js';
 import { readEnvironment } from './environment.js';
@@ -65,13 +67,9 @@ export async function runAgent(args: readonly string[], env: NodeJS.ProcessEnv =
   try {
     code = await dispatch(action, env);
   } catch (err) {
-    if (err instanceof OcfError) {
-      code = err.code === OCF.SUCCESS ? OCF.SUCCESS : reportFailure(err.code, err.reason);
-    } else {
-      const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof Error && err.stack) logger.debug(err.stack);
-      code = reportFailure(OCF.ERR_GENERIC, `${action} failed: ${message}`);
-    }
+    if (!(err instanceof OcfError || err instanceof FerryError) && err instanceof Error && err.stack) logger.debug(err.stack);
+    const failure = ocfFailure(err, action);
+    code = failure.code === OCF.SUCCESS ? OCF.SUCCESS : reportFailure(failure.code, failure.reason);
   }
   await flushLogs();
   return code;

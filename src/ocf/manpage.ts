@@ -1,7 +1,8 @@
 /** Builds the roff man page ocf_ferry_container(7), in the layout of resource-agents' ocf_heartbeat_*(7). */
 import { ACTIONS } from './actions.js';
 import { AGENT_LONGDESC, AGENT_NAME, AGENT_SHORTDESC, AGENT_VERSION } from './description.js';
-import { PARAMS } from './params.js';
+import { formerNames, PARTS, type ParamName } from '../settings/params.js';
+import { deprecatedLongdesc, fullLongdesc } from './metadata.js';
 
 /** Escapes text for roff: backslashes, leading dots/quotes, hyphens that must stay ASCII. */
 export function roff(text: string): string {
@@ -21,14 +22,20 @@ function item(title: string, body: string): string {
 
 export function buildManPage(): string {
   const full = `ocf_ferry_${AGENT_NAME}`;
-  const params = Object.entries(PARAMS).map(([name, p]) => {
-    const facts = [p.unique ? 'unique' : undefined, p.required ? 'required' : 'optional', p.type,
-      p.defaultText !== undefined ? `default "${p.defaultText}"` : 'no default'].filter(Boolean).join(', ');
-    return item(name, `${roff(p.longdesc)}\n.sp\n(${roff(facts)})`);
-  });
+  // one subsection per part of the table: every container's, each driver's and storage kind's, the migration's
+  const params = PARTS.flatMap((part) => [
+    `.SS "${roff(part.appliesTo ? `${part.title} (${part.appliesTo})` : part.title)}"`,
+    ...Object.entries(part.params).flatMap(([name, p]) => {
+      const facts = [p.unique ? 'unique' : undefined, p.required ? 'required' : 'optional', p.type, p.unit,
+        p.defaultText !== undefined ? `default "${p.defaultText}"` : 'no default'].filter(Boolean).join(', ');
+      return [item(name, `${roff(fullLongdesc(p))}\n.sp\n(${roff(facts)})`),
+        ...formerNames(name as ParamName).map((old) => item(old, roff(deprecatedLongdesc(old, name))))];
+    }),
+  ]);
   const actions = ACTIONS.map((a) => {
     const interval = a.intervalS !== undefined ? ` Suggested interval: ${a.intervalS}s.` : '';
-    return item(a.name, roff(`${a.summary} Suggested minimum timeout: ${a.timeoutS}s.${interval}`));
+    const vd = a.virtualDomainS !== undefined ? ` (VirtualDomain: ${a.virtualDomainS}s)` : '';
+    return item(a.name, roff(`${a.summary} Suggested minimum timeout: ${a.timeoutS}s${vd}.${interval} ${a.timeoutWhy}`));
   });
   return [
     `.TH "${full.toUpperCase()}" "7" "" "ferry ${AGENT_VERSION}" "OCF resource agents"`,

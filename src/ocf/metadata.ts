@@ -2,7 +2,8 @@
 import { Builder } from 'xml2js';
 import { ACTIONS } from './actions.js';
 import { AGENT_LONGDESC, AGENT_NAME, AGENT_SHORTDESC, AGENT_VERSION, OCF_VERSION } from './description.js';
-import { PARAMS } from './params.js';
+import { appliesTo, formerNames, PARAMS, type ParamName } from '../settings/params.js';
+import type { Param } from '../settings/param-types.js';
 
 function describe(longdesc: string, shortdesc: string): Record<string, unknown> {
   return {
@@ -11,12 +12,32 @@ function describe(longdesc: string, shortdesc: string): Record<string, unknown> 
   };
 }
 
+/** A driver's or a storage kind's parameter says so: crm ra info lists them all together. */
+function describeParam(name: ParamName, longdesc: string, shortdesc: string): Record<string, unknown> {
+  const part = appliesTo(name);
+  return part ? describe(`${longdesc} Used with ${part}.`, `${shortdesc} (${part})`) : describe(longdesc, shortdesc);
+}
+
+/** The longdesc as admins read it: a number's unit said in words, whatever the prose around it. */
+export function fullLongdesc(p: Param<unknown>): string {
+  return p.unit ? `${p.longdesc} Unit: ${p.unit}.` : p.longdesc;
+}
+
+/** What a deprecated name says: the ra-api-1.dtd that ocf-tester checks against has no <deprecated> element. */
+export function deprecatedLongdesc(old: string, now: string): string {
+  return `Deprecated name of ${now}, still accepted with a warning in the log; setting both to different values is an error. Use ${now}.`;
+}
+
 export function buildMetadata(): string {
-  const parameters = Object.entries(PARAMS).map(([name, p]) => ({
+  const parameters = Object.entries(PARAMS).flatMap(([name, p]) => [{
     $: { name, required: p.required ? '1' : '0', unique: p.unique ? '1' : '0' },
-    ...describe(p.longdesc, p.shortdesc),
+    ...describeParam(name as ParamName, fullLongdesc(p), p.shortdesc),
     content: { $: { type: p.type, ...(p.defaultText !== undefined ? { default: p.defaultText } : {}) } },
-  }));
+  }, ...formerNames(name as ParamName).map((old) => ({
+    $: { name: old, required: '0', unique: '0' },
+    ...describe(deprecatedLongdesc(old, name), `Deprecated: use ${name}`),
+    content: { $: { type: p.type } },
+  }))]);
   const actions = ACTIONS.map((a) => ({
     $: {
       name: a.name,

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { ensurePrivateDir, readJson, removeQuietly, writeJsonAtomic } from '../util/files.js';
+import { runDir } from '../util/run-dir.js';
 
 export interface LocalRecord {
   name: string;
@@ -25,10 +26,11 @@ export interface RestoreIntent {
   pidFile: string;
   migrationId: string;
   since: string;
-}
-
-export function runDir(): string {
-  return process.env.FERRY_RUN_DIR ?? '/run/ferry';
+  /**
+   * When the restore began in clock ticks since boot (as /proc/PID/stat counts a process's start): what a tree is
+   * told apart by, since a wall clock stepped back (NTP, an admin) would make the real tree look older than this.
+   */
+  bootTicks?: number;
 }
 
 /** Records and restore intents in separate directories, so no container name can collide with another's file. */

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../util/run.js';
 import { ensurePrivateDir, readJson, writeJsonAtomic } from '../util/files.js';
-import { runDir } from '../runtime/local-record.js';
+import { runDir } from '../util/run-dir.js';
 import { fromDrbdadmRuns, fromProcDrbd, type DrbdState } from './drbd-state.js';
 
 export interface DrbdVolumeConfig { resource: string; mountPoint: string; fstype: string; mountOptions: string | undefined }

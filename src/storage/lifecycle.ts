@@ -3,8 +3,8 @@
  * need nothing (state_dir is simply there); DRBD hands its device over: start promotes and mounts, stop unmounts
  * and demotes, the source of a migration hands off after its dump, the target takes over before its restore.
  */
-import type { Config } from '../ocf/params.js';
-import { OCF, OcfError } from '../ocf/exit-codes.js';
+import type { Config } from '../settings/params.js';
+import { refused } from '../util/errors.js';
 import { logger } from '../util/log.js';
 import { DrbdVolume } from './drbd.js';
 import { dualPrimaryProblem, handOffProblem, linkLost, runProblem, startProblem, takeOverProblem, type DrbdState } from './drbd-state.js';
@@ -45,7 +45,7 @@ const describe = (s: DrbdState) => `${s.role}/${s.peerRole} ${s.connection} ${s.
 function drbdLifecycle(config: Config, volume: DrbdVolume): StorageLifecycle {
   const name = config.drbd_resource ?? '';
   const refuse = (what: string, s: DrbdState, why: string) =>
-    new OcfError(OCF.ERR_GENERIC, `cannot ${what}: DRBD ${name} (${describe(s)}): ${why}`);
+    refused(`cannot ${what}: DRBD ${name} (${describe(s)}): ${why}`);
   return {
     async attach() {
       const s = await volume.state();

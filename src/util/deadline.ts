@@ -45,6 +45,14 @@ export function actionDeadline(timeoutMs: number | undefined, fallbackMs: number
   return new Deadline(now + Math.max(1_000, total - margin));
 }
 
+/**
+ * When this process started: Pacemaker's timeout runs from the fork, and on a loaded node Node.js's own start-up
+ * (tens to hundreds of ms) is already part of it by the time the action's code runs.
+ */
+export function processStartedAt(): number {
+  return Date.now() - Math.round(process.uptime() * 1000);
+}
+
 let current = Deadline.none();
 
 export function setCurrentDeadline(d: Deadline): void {

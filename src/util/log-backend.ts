@@ -1,6 +1,6 @@
 /** The winston side of logging: transports chosen as ocf_log chooses its destinations. */
 import { execa, Transport, winston } from './third-party.js';
-import type { Level, LogSettings } from './log.js';
+import type { Level, LogSettings } from './log-types.js';
 
 /** winston's syslog level names ("error") and the priorities logger(1) takes ("err"). */
 const WINSTON_LEVEL: Record<Level, string> = { err: 'error', warning: 'warning', notice: 'notice', info: 'info', debug: 'debug' };

@@ -7,19 +7,11 @@
  * line actually emitted; a monitor that finds everything fine logs nothing and never loads it.
  */
 import type { Backend } from './log-backend.js';
+import type { Level, LogSettings } from './log-types.js';
 
-export type Level = 'err' | 'warning' | 'notice' | 'info' | 'debug';
+export type { Level, LogSettings } from './log-types.js';
+
 const LEVEL_LABEL: Record<Level, string> = { err: 'ERROR', warning: 'WARNING', notice: 'NOTICE', info: 'INFO', debug: 'DEBUG' };
-
-export interface LogSettings {
-  tag: string;
-  facility: string | undefined;
-  logFile: string | undefined;
-  debugLog: string | undefined;
-  debug: boolean;
-  /** Also write to stderr even when syslog or a file is configured (the CLI on a terminal). */
-  stderr: boolean;
-}
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv, program: string): LogSettings {
   const instance = env.OCF_RESOURCE_INSTANCE;

@@ -60,8 +60,13 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
-/** Every process whose PID namespace is `pidNamespace` (as readlink of /proc/PID/ns/pid prints it). */
+/**
+ * Every process whose PID namespace is `pidNamespace` (as readlink of /proc/PID/ns/pid prints it). A container's
+ * PID namespace is never the caller's own: a record naming that one (a corrupt or wrong identity) would make a stop
+ * signal every process of the node, so it is refused here, where both drivers enumerate what they kill.
+ */
 export function processesInPidNamespace(pidNamespace: string): number[] {
+  if (pidNamespace === namespaceOf(process.pid, 'pid')) throw new Error(`refusing to act on every process of this node's own PID namespace (${pidNamespace}) as a container's`);
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(entry)) continue;
@@ -89,6 +94,16 @@ export function isPidNamespaceInit(pid: number): boolean {
     return levels.length >= 2 && levels[levels.length - 1] === '1';
   } catch {
     return false;
+  }
+}
+
+/** Now, in clock ticks since boot (CLOCK_BOOTTIME, the clock of a process's start time in /proc/PID/stat). */
+export function bootTicksNow(clockTicks = 100): number | undefined {
+  try {
+    const up = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return Number.isFinite(up) ? Math.floor(up * clockTicks) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

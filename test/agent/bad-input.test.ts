@@ -12,6 +12,7 @@
  */
 import t from 'tap';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseStringPromise } from 'xml2js';
 import {
@@ -20,10 +21,17 @@ import {
 } from './fixtures/agent.js';
 
 const scratch = new Scratch('fuzz');
-/** Concurrent cases: each is two or three Node.js processes in a row; 3 keeps 2 cores busy without starving. */
-const WIDTH = 3;
-/** Bounds a start whose monitor_cmd never passes (it gives up about 1 s in) — see deadline.test.ts. */
-const START_TIMEOUT_MS = '5000';
+/**
+ * Concurrent cases: each is two or three Node.js processes in a row; one more than the cores this machine gives us
+ * keeps them busy without starving (3 on a 2-core machine), at most 8.
+ */
+const WIDTH = Math.min(8, availableParallelism() + 1);
+/**
+ * Bounds a start whose monitor_cmd never passes: the agent's deadline is 2 s before it (deadline.test.ts) and
+ * start gives up on monitor_cmd 2 s before that, about 6 s in; a start that has nothing to wait for has the same
+ * 8 s, room enough on a loaded machine running WIDTH cases at once.
+ */
+const START_TIMEOUT_MS = '10000';
 
 interface Param { name: string; type: string; required: boolean; shell: boolean; path: boolean }
 

@@ -7,11 +7,11 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { failedActions, labDown, labUp, nodeExec, REPO, SHARED_DIR, waitFor } from '../lab/lab.js';
+import { failedActions, LAB_DIR, labDown, labUp, nodeExec, REPO, SHARED_DIR, waitFor } from '../lab/lab.js';
 import { move } from '../lab/cluster.js';
 import { agent, AGENT, mustAgent, migrate } from '../lab/agent-in-node.js';
 import { setFault, useFaultWrapper, workloadPids } from '../lab/faults.js';
-import { containerResource, counterFile, createAndWait, criuForTests, removeResource, settleOnOne, readCounter, startClient } from '../lab/scenario.js';
+import { containerResource, counterFile, createAndWait, criuForTests, removeResource, settleOnOne, readCounter, startClient, waitReplies } from '../lab/scenario.js';
 
 let criu = '';
 let wrapper = '';
@@ -30,8 +30,8 @@ t.test('restore fails on the target: the checkpoint is resumed, on one node, not
   const id = 'flt-restore';
   await createAndWait(containerResource(id, '10.78.0.61', wrapper), 'node1');
   const before = readCounter(counterFile(id));
-  const client = startClient('10.78.0.61', 15, id);
-  await new Promise((r) => setTimeout(r, 1500));
+  const client = startClient('10.78.0.61', 300, id);
+  await waitReplies(client, 20);
   await setFault(2, 'restore-fails', true);
   await move(id, 'node2');
   const where = await settleOnOne(id);
@@ -41,6 +41,7 @@ t.test('restore fails on the target: the checkpoint is resumed, on one node, not
   const after = readCounter(counterFile(id));
   t.equal(after?.instance, before?.instance, 'the same process, resumed from its checkpoint (not restarted)');
   t.ok((after?.value ?? 0) >= (before?.value ?? Infinity), `counter continued (${before?.value} -> ${after?.value})`);
+  client.stop();
   const c = await client.done;
   t.ok(c.counter_monotonic, 'the counter seen over TCP never went back');
   t.comment(`client: ${c.replies} replies, errors ${JSON.stringify(c.errors)}, longest pause ${c.max_gap_ms} ms`);
@@ -74,7 +75,7 @@ async function startHolding(id: string, sizeMiB: number, extra: Record<string, s
   const counter = join(SHARED_DIR, `${id}.count`);
   const params: Record<string, string> = {
     name: id, command: `exec /usr/bin/python3 ${join(REPO, 'bench', 'workload', 'hold.py')} ${sizeMiB} 0 ${counter}`,
-    state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '2', migration_type: 'simple', ...extra,
+    state_dir: SHARED_DIR, criu_binary: criu, stop_timeout: '2', migration_type: 'simple', authkey: join(LAB_DIR, 'authkey'), ...extra,
   };
   await mustAgent(1, 'start', params);
   await waitFor(() => readCounter(counter) !== undefined, { what: 'workload counting', timeoutMs: 20_000 });
@@ -147,13 +148,18 @@ t.test('a process attached from outside (nsenter) is refused before freezing', a
   const { params, counter, before } = await startHolding(id, 8);
   const init = (await nodeExec(1, 'cat', [`/run/ferry/containers/${id}.json`])).stdout;
   const pid = String(JSON.parse(init).pid);
-  const shell = nodeExec(1, 'nsenter', ['-t', pid, '-p', '-n', '-u', '-i', 'sleep', '8'], { timeoutMs: 20_000 });
-  await new Promise((r) => setTimeout(r, 500));
+  // long enough to outlast migrate_to on a slow machine; killed below once the test is done with it
+  const shell = nodeExec(1, 'nsenter', ['-t', pid, '-p', '-n', '-u', '-i', 'sleep', '300'], { timeoutMs: 320_000 });
+  // the intruder is there once a `sleep 300` shares the container's PID namespace (rather than a fixed 500 ms)
+  const findIntruder = `for p in $(pgrep -x sleep); do [ "$(readlink /proc/$p/ns/pid)" = "$(readlink /proc/$1/ns/pid)" ] && grep -q 300 /proc/$p/cmdline && echo $p; done; true`;
+  const intruder = await waitFor(async () => (await nodeExec(1, 'sh', ['-c', findIntruder, 'sh', pid])).stdout.trim().split('\n')[0] || undefined,
+    { what: 'the attached sleep inside the container', timeoutMs: 30_000, intervalMs: 100 });
   const out = await agent(1, 'migrate_to', params, { migrate_source: 'node1', migrate_target: 'node2' });
   t.equal(out.code, 1, 'migrate_to fails');
-  t.match(out.stderr, /ocf-exit-reason:not migrating flt-attached to node2 \(attached processes\): process\(es\) attached from outside .*sleep 8/, 'the reason names the intruder');
+  t.match(out.stderr, /ocf-exit-reason:not migrating flt-attached to node2 \(attached processes\): process\(es\) attached from outside .*sleep 300/, 'the reason names the intruder');
   t.equal((await agent(1, 'monitor', params, { interval: '10000' })).code, 0, 'still running on node1');
   t.equal(readCounter(counter)?.instance, before?.instance, 'same process, never frozen');
+  await nodeExec(1, 'kill', ['-KILL', intruder]);
   await shell;
   await mustAgent(1, 'stop', params);
 });

@@ -7,8 +7,9 @@ import t from 'tap';
 import { crmMonResource, failedActions, labDown, labUp, nodeExec, resourceNodes, SHARED_DIR } from '../lab/lab.js';
 import { deleteResource, executedOperations, standby } from '../lab/cluster.js';
 import {
-  containerResource, counterFile, createAndWait, criuForTests, moveAndMeasure, readCounter, startClient, waitRunningOn,
+  containerResource, counterFile, createAndWait, criuForTests, moveAndMeasure, startClient, waitReplies, endAfterMoves, standbyWithClient,
 } from '../lab/scenario.js';
+import { criuFeatures } from '../lab/criu-for-tests.js';
 
 const ID = 'e2e1';
 const IP = '10.78.0.51';
@@ -30,14 +31,19 @@ t.test('crmsh and crm_resource read the agent\'s metadata', async (t) => {
 
 t.test('crm_resource --move node1 -> node2 -> node1 keeps the process and its TCP session', async (t) => {
   const criu = await criuForTests();
+  // the default type, iterative, needs soft-dirty tracking: the nodes share this machine's kernel
+  const expected = (await criuFeatures(criu)).memDirtyTrack ? 'iterative' : 'simple';
   await createAndWait(containerResource(ID, IP, criu), 'node1');
-  const client = startClient(IP, 14, 'e2e-move');
-  await new Promise((r) => setTimeout(r, 2000));
+  const client = startClient(IP, 300, 'e2e-move');
+  await waitReplies(client, 20);
 
   const there = await moveAndMeasure(ID, 'node1', 'node2');
-  t.equal(there.summary.type, 'simple', 'iterative falls back to simple on this kernel');
+  t.equal(there.summary.type, expected, `migrated as ${expected} (iterative ${expected === 'simple' ? 'falls back to simple: no soft-dirty on this kernel' : 'with soft-dirty on this kernel'})`);
   t.equal(there.summary.target, 'node2');
-  t.ok(typeof there.summary.downtimeMs === 'number' && there.summary.downtimeMs < 5000, `downtime ${String(there.summary.downtimeMs)} ms`);
+  // how long is the machine's business (bench/); that it is a part of the move, measured alongside, is the test's
+  const downtime = there.summary.downtimeMs;
+  t.ok(typeof downtime === 'number' && downtime > 0 && downtime <= there.wallMs,
+    `downtime ${String(downtime)} ms, within the whole move as Pacemaker ran it (${there.wallMs} ms)`);
   t.equal(there.counterAfter?.instance, there.counterBefore?.instance, 'same process after the move (not restarted)');
   t.ok((there.counterAfter?.value ?? 0) > (there.counterBefore?.value ?? Infinity), 'counter went on');
 
@@ -51,10 +57,10 @@ t.test('crm_resource --move node1 -> node2 -> node1 keeps the process and its TC
   const back = await moveAndMeasure(ID, 'node2', 'node1');
   t.equal(back.counterAfter?.instance, there.counterBefore?.instance, 'still the same process after moving back');
 
-  const c = await client.done;
+  const { summary: c, afterMoves } = await endAfterMoves(client);
   t.same(c.errors, [], 'the TCP session was never reset');
   t.ok(c.counter_monotonic, 'the counter seen over TCP never went back');
-  t.ok(c.replies > 100, `the client kept talking (${c.replies} replies, longest pause ${c.max_gap_ms} ms)`);
+  t.ok(c.replies >= afterMoves + 20, `the client kept talking after both moves (${c.replies} replies, ${afterMoves} before the last 20; longest pause ${c.max_gap_ms} ms)`);
   t.same(await failedActions(1), [], 'crm_mon shows no failed actions');
   const leftovers = await nodeExec(1, 'ls', ['-A', `${SHARED_DIR}/${ID}/images`]);
   t.equal(leftovers.stdout.trim(), '', 'images removed after success');
@@ -63,13 +69,7 @@ t.test('crm_resource --move node1 -> node2 -> node1 keeps the process and its TC
 });
 
 t.test('standby node1 evacuates the container live to node2', async (t) => {
-  const before = readCounter(counterFile(ID));
-  const client = startClient(IP, 8, 'e2e-standby');
-  await new Promise((r) => setTimeout(r, 1500));
-  await standby('node1', true);
-  await waitRunningOn(ID, 'node2');
-  const c = await client.done;
-  const after = readCounter(counterFile(ID));
+  const { before, after, summary: c } = await standbyWithClient(ID, IP, 'e2e-standby');
   t.equal(after?.instance, before?.instance, 'same process on node2');
   t.same(c.errors, [], 'TCP session kept during the evacuation');
   t.ok(c.counter_monotonic, 'counter never went back');

@@ -2,16 +2,17 @@
 # Builds (or finds cached) the guest lab's boot files and prints their directory:
 #   CACHE/images/HASH/{vmlinuz, initrd.gz, root.img, kernel-release, manifest}
 # root.img: ext4 (mkfs.ext4 -d) of a Debian bookworm minbase root with CRIU, DRBD, corosync/Pacemaker, the stock
-# 6.1 kernel's modules, the HOST's node binary (bookworm's nodejs is 18, Ferry needs >= 20.5), and the guest
-# side of the lab (test/guests/image/). initrd.gz: busybox + the modules needed to mount root.
-# HASH covers this script, test/guests/packages, test/guests/image/*, the kernel package, the node and busybox
-# binaries: nothing of Ferry itself, which guests.sh copies into each guest at boot.
+# 6.1 kernel's modules, Debian's own nodejs (18.20: Ferry runs in the guests on the Node.js admins' nodes have),
+# and the guest side of the lab (test/guests/image/). initrd.gz: busybox + the modules needed to mount root.
+# HASH covers this script, test/guests/packages, test/guests/image/*, the kernel package and the busybox binary:
+# nothing of Ferry itself, which guests.sh copies into each guest at boot.
 #   build-image.sh [--force]       progress on stderr, the directory on stdout
-# Environment: FERRY_GUESTS_CACHE (default /var/cache/ferry-guests), FERRY_GUESTS_MIRROR (Debian mirror).
+# Environment: FERRY_GUESTS_CACHE (default /var/cache/ferry-guests), FERRY_GUESTS_MIRROR (the Debian archive;
+# default: the one this system's apt sources take bookworm from, test/lab/apt-mirror.sh).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${FERRY_GUESTS_CACHE:-/var/cache/ferry-guests}
-MIRROR=${FERRY_GUESTS_MIRROR:-http://deb.debian.org/debian}
+MIRROR=${FERRY_GUESTS_MIRROR:-$(sh "$HERE/../lab/apt-mirror.sh" bookworm || true)}
 # module trees a virtio guest never loads
 TRIM_MODULES="sound drivers/gpu drivers/media drivers/infiniband drivers/net/wireless drivers/net/ethernet
  drivers/staging drivers/scsi drivers/usb drivers/hid drivers/bluetooth drivers/isdn drivers/iio drivers/input
@@ -26,10 +27,10 @@ now() { date +%s; }
 
 KERNEL=$(sh "$HERE/install-host.sh")
 KREL=$(ls "$KERNEL/lib/modules")
-NODE=$(command -v node) || die "no node on this host"
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] || die "no $BUSYBOX (busybox-static)"
 
+[ -n "$MIRROR" ] || die "no Debian archive for bookworm in this system's apt sources; set FERRY_GUESTS_MIRROR"
 PACKAGES=$(grep -v '^#' "$HERE/packages" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')
 
 # Two cache levels: the debootstrapped root (slow: downloads) only depends on the package list; the image on
@@ -39,7 +40,7 @@ hash=$({
   cat "$0" "$HERE/packages"
   for f in "$HERE"/image/*; do echo "== $(basename "$f")"; cat "$f"; done
   echo "kernel $(basename "$KERNEL") $KREL base $base_hash"
-  sha256sum "$NODE" "$BUSYBOX" | cut -d' ' -f1
+  sha256sum "$BUSYBOX" | cut -d' ' -f1
 } | sha256sum | cut -c1-16)
 OUT=$CACHE/images/$hash
 if [ -e "$OUT/.complete" ] && [ "${1:-}" != --force ]; then
@@ -80,7 +81,6 @@ cp -a "$KERNEL/lib/modules/$KREL" "$ROOT/lib/modules/"
 for d in $TRIM_MODULES; do rm -rf "$ROOT/lib/modules/$KREL/kernel/$d"; done
 depmod -b "$ROOT" "$KREL"
 
-cp "$NODE" "$ROOT/usr/bin/node"
 install -m 0755 "$HERE/image/init" "$ROOT/usr/local/sbin/ferry-guest-init"
 install -m 0755 "$HERE/image/agent.py" "$ROOT/usr/local/sbin/ferry-guest-agent"
 install -m 0644 "$HERE/image/inittab" "$ROOT/etc/inittab"
@@ -95,7 +95,7 @@ rm -rf "$ROOT"/usr/share/doc/* "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/* 
   "$ROOT"/var/log/*.log "$ROOT"/var/cache/debconf/*-old
 chroot "$ROOT" dpkg-query -W -f='${Package} ${Version}\n' > "$WORK/manifest"
 echo "kernel $(basename "$KERNEL") ($KREL)" >> "$WORK/manifest"
-echo "node $("$NODE" --version) (host's $NODE)" >> "$WORK/manifest"
+echo "node $(chroot "$ROOT" node --version)" >> "$WORK/manifest"
 
 # root image: sparse, room to spare (the per-guest qcow2 overlays take the writes)
 used=$(du -sm "$ROOT" | cut -f1)

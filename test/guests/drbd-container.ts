@@ -82,6 +82,24 @@ export async function workloadCopies(n: GuestId, counterFile = `${MOUNT}/web1/co
   return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
 }
 
+/** Replies the guest lab's client (startClient) has logged so far. */
+export function clientReplies(): number {
+  try {
+    return readFileSync(join(SHARED_DIR, 'client.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until the client has logged `more` replies beyond `after`, instead of a fixed sleep (emulated guests are
+ * as slow as this machine's CPU makes them). Gives up quietly after `timeoutMs`: the client's summary then says why.
+ */
+export async function waitClientReplies(more: number, after = 0, timeoutMs = 300_000): Promise<number> {
+  return waitFor(() => (clientReplies() >= after + more ? clientReplies() : undefined),
+    { what: `${more} more replies to the client`, timeoutMs, intervalMs: 500 }).catch(() => clientReplies());
+}
+
 /**
  * A TCP client on the host side of the lab, one connection for `seconds` (or until `stopFile` exists, a path on
  * the host), patient with emulated downtimes.
@@ -89,6 +107,7 @@ export async function workloadCopies(n: GuestId, counterFile = `${MOUNT}/web1/co
 export function startClient(seconds: number, opts: { stopFile?: string } = {}): Promise<ClientSummary> {
   const summaryFile = join(SHARED_DIR, 'client.json');
   rmSync(summaryFile, { force: true });
+  rmSync(join(SHARED_DIR, 'client.jsonl'), { force: true });
   return execa('sh', [GUESTS_SH, 'exec', 'cl', '/usr/bin/python3', join(WORKLOAD_DIR, 'client.py'), IP, String(seconds), join(SHARED_DIR, 'client.jsonl'), summaryFile,
     // emulated guests freeze the container for 13-19 s, and TCP's retransmission back-off adds up to as much again
     '--reply-timeout', '120', ...(opts.stopFile ? ['--stop-file', opts.stopFile] : [])],
@@ -127,6 +146,8 @@ export async function setUpDrbdContainer(opts: { criuBinary?: string; ballastMiB
     .replace(/name="command" value="[^"]*"/, `name="command" value="exec /usr/bin/python3 ${workload}"`)
     .replace(/name="ip" value="[^"]*"/, `name="ip" value="${IP}/24"`);
   if (opts.criuBinary) example = example.replace(/name="criu_binary" value="[^"]*"/, `name="criu_binary" value="${opts.criuBinary}"`);
+  // the guests run no ferry serve: the CPUs cannot be compared, and migrate_to refuses that unless forced (fail closed)
+  example = example.replace('</instance_attributes>', '  <nvpair id="web1-cpu-force" name="cpu_check_force" value="true"/>\n  </instance_attributes>');
   writeFileSync(join(SHARED_DIR, 'web1.xml'), example);
   await mustGuest(1, ['cibadmin', '--create', '--scope', 'resources', '--xml-file', '/shared/web1.xml'], { timeoutMs: 60_000 });
   const where = await waitFor(async () => {

@@ -7,10 +7,15 @@
  * the device survives intact. Named *.guest.ts: run by test/guests/run.sh, not by the main suite.
  */
 import t from 'tap';
-import { GUEST_IDS, guestExec, guestName, guestsDown, guestsUp, mustGuest } from './guests.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GUEST_IDS, guestExec, guestName, guestsDown, guestsUp, mustGuest, SHARED_DIR } from './guests.js';
 import {
-  activeOn, counter, dataSum, drbdRole, handoffOn, ID, move, other, settledOn, setUpDrbdContainer, shippedExample, startClient, summaryOn, workloadCopies,
+  activeOn, clientReplies, counter, dataSum, drbdRole, handoffOn, ID, move, other, settledOn, setUpDrbdContainer, shippedExample, startClient, summaryOn,
+  waitClientReplies, workloadCopies,
 } from './drbd-container.js';
+
+const CLIENT_STOP = join(SHARED_DIR, 'client.stop');
 
 t.test('Ferry in the guests: live iterative migration on DRBD under Pacemaker', async (t) => {
   if (process.getuid?.() !== 0) { t.fail('the guest lab needs root'); return; }
@@ -19,6 +24,16 @@ t.test('Ferry in the guests: live iterative migration on DRBD under Pacemaker', 
   process.env.FERRY_GUESTS_DRBD_MB = '128';
   const up = await guestsUp();
   t.pass(`guests up with the cluster in ${up.ms} ms`);
+  for (const n of GUEST_IDS) {
+    const versions = await mustGuest(n, ['sh', '-c', "node --version; dpkg-query -W -f='${Version}\\n' nodejs; head -n 1 \"$(readlink -f /usr/lib/ocf/resource.d/ferry/container)\""]);
+    t.match(versions, /^v18\.\d+\.\d+\n18\.[^\n]*\n#!\/usr\/bin\/node\s*$/, `${guestName(n)}: the agent and the helper run on Debian's own nodejs 18 (${versions.split('\n').slice(0, 2).join(', ')})`);
+    // installed from the .deb by apt (guests.sh install_project), the agent's path through the package's release
+    const pkg = await mustGuest(n, ['sh', '-c', "dpkg-query -W -f='${Status} ${Version}\\n' ferry; readlink /usr/lib/ocf/resource.d/ferry/container; readlink /usr/lib/ferry/current"]);
+    t.match(pkg, /^install ok installed \S+\n\/usr\/lib\/ferry\/current\/ocf\/ferry\/container\nreleases\/\S+\s*$/, `${guestName(n)}: ferry installed from its .deb (${pkg.split('\n')[0]})`);
+  }
+  const tester = await guestExec(1, ['ocf-tester', '-n', 'tester1', '-o', 'name=tester1', '-o', 'command=sleep 1000', '/usr/lib/ocf/resource.d/ferry/container'], { timeoutMs: 600_000 });
+  t.equal(tester.exitCode, 0, 'guest1: ocf-tester exits 0 on the agent the .deb installed', { output: `${tester.stdout}\n${tester.stderr}` });
+  t.match(tester.stdout, /passed all tests/, 'guest1: ocf-tester "passed all tests"');
   t.match(shippedExample(), /name="criu_binary" value="\/usr\/sbin\/criu"/, 'the example names the distribution\'s CRIU, which the guests have');
   const { home, dataSum: sum, drbd } = await setUpDrbdContainer();
   t.pass(drbd);
@@ -26,8 +41,10 @@ t.test('Ferry in the guests: live iterative migration on DRBD under Pacemaker', 
   t.equal(await drbdRole(home), 'Primary/Secondary', `${guestName(home)} is Primary`);
   const before = await counter(home);
 
-  const client = startClient(150);
-  await new Promise((r) => setTimeout(r, 5000));
+  // one session across both moves, however long emulation makes them: ended by the stop file, 1800 s at most
+  rmSync(CLIENT_STOP, { force: true });
+  const client = startClient(1800, { stopFile: CLIENT_STOP });
+  await waitClientReplies(20);
   for (const to of [other(home), home]) {
     await t.test(`crm_resource --move to ${guestName(to)}: live, iterative, DRBD handed over`, async (t) => {
       await move(to);
@@ -50,6 +67,8 @@ t.test('Ferry in the guests: live iterative migration on DRBD under Pacemaker', 
     });
   }
 
+  await waitClientReplies(20, clientReplies());
+  writeFileSync(CLIENT_STOP, '');
   const c = await client;
   t.ok(c.counter_monotonic, 'the counter seen over TCP never went back');
   // CRIU 3.17 brings its own network lock back with the container's nftables ruleset: Ferry removes it after the restore

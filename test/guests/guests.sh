@@ -16,8 +16,8 @@
 #
 # Layout. Boot files come from build-image.sh (cached under /var/cache/ferry-guests, Ferry not in them). Each guest:
 # a qcow2 overlay over the cached root image, a raw second disk for DRBD (/dev/vdb, serial ferry-drbd), and a
-# read-only third disk that is a tar of Ferry installed with scripts/install.sh into a staging directory
-# (/dev/vdc, serial ferry-project), unpacked into / at boot: code changes never touch the image cache.
+# read-only third disk that is a tar holding Ferry's .deb (/dev/vdc, serial ferry-project), unpacked at boot and
+# installed with `apt-get install` from the file alone: code changes never touch the image cache.
 # Network: netns fgl-net holds bridges fgl-bc (back-channel 10.81.0.0/24: guestN .N, client .100; corosync, DRBD)
 # and fgl-mn (migration network 10.82.0.0/24, guestN.mn), each guest plugged in by taps fgl-gN-bc/fgl-gN-mn.
 # Nothing leaves the machine: the namespace has no other link. Inside a guest the back-channel NIC is in bridge
@@ -44,6 +44,7 @@ NS=fgl-net
 MARK=.ferry-guests
 GUESTS="1 2"
 IN_GUEST=/usr/local/lib/ferry-guests   # where test/guests/in-guest/ lands in the guests
+GUEST_DEBS=/var/cache/ferry-debs       # where Ferry's .deb lands in the guests, installed from there
 
 say() { echo "guests: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -127,12 +128,15 @@ make_net() {
   ip -n $NS addr add 10.81.0.100/24 dev fgl-bc && ip -n $NS addr add 10.82.0.100/24 dev fgl-mn
 }
 
-# Ferry as scripts/install.sh installs it, staged under $B and tarred: the guests' third disk
+# The guests' third disk: a tar holding Ferry's .deb (scripts/build-deb.sh) at $GUEST_DEBS, which each guest
+# installs with apt from the file alone (the guests have no network beyond the lab and no package lists: apt
+# succeeds only if Debian's packages in the image satisfy every dependency), the in-guest helpers, a host CRIU
 make_project_disk() {
   [ -e "$REPO/dist/src/ocf/main.js" ] || { say "the project is not built (npm run build)"; return 1; }
   st=$B/stage
   rm -rf "$st"
-  DESTDIR=$st sh "$REPO/scripts/install.sh" >"$B/install.log" 2>&1 || { cat "$B/install.log" >&2; return 1; }
+  mkdir -p "$st$GUEST_DEBS"
+  deb=$(sh "$REPO/scripts/build-deb.sh" "$st$GUEST_DEBS" 2>"$B/build-deb.log") || { cat "$B/build-deb.log" >&2; return 1; }
   mkdir -p "$st$IN_GUEST"
   cp "$HERE"/in-guest/* "$st$IN_GUEST/"
   if [ -n "$HOST_CRIU" ]; then
@@ -140,7 +144,7 @@ make_project_disk() {
     mkdir -p "$st$(dirname "$HOST_CRIU")"
     cp -a "$HOST_CRIU" "$st$(dirname "$HOST_CRIU")/"
   fi
-  tar -C "$st" -cf "$B/project.tar" . && rm -rf "$st"
+  tar -C "$st" -cf "$B/project.tar" . && rm -rf "$st" && echo "$(basename "$deb")" > "$B/deb-name"
 }
 
 start_guest() {
@@ -189,9 +193,11 @@ wait_guest() {
 
 install_project() {
   n=$1
-  gexec "$n" 120 sh -c "
+  gexec "$n" 900 sh -c "
     [ \"\$(cat /sys/block/vdc/serial)\" = ferry-project ] || { echo '/dev/vdc is not the project disk' >&2; exit 1; }
-    tar -x --keep-directory-symlink --no-overwrite-dir -f /dev/vdc -C / && crm_resource --show-metadata ocf:ferry:container >/dev/null && ferry --help >/dev/null"
+    tar -x --keep-directory-symlink --no-overwrite-dir -f /dev/vdc -C / &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $GUEST_DEBS/$(cat "$B/deb-name") >/var/log/ferry-install.log 2>&1 || { tail -n 20 /var/log/ferry-install.log >&2; exit 1; }
+    dpkg-query -W -f='\${Status}' ferry | grep -q 'install ok installed' && crm_resource --show-metadata ocf:ferry:container >/dev/null && ferry --help >/dev/null"
 }
 
 tails() {
@@ -208,6 +214,10 @@ cmd_up() {
   for c in qemu-system-x86_64 qemu-img ip nsenter node tar; do
     command -v $c >/dev/null 2>&1 || die "missing command: $c (run test/guests/install-host.sh)"
   done
+  # two guests of $MEM MiB each, plus QEMU's own and the host side: said up front, not found out by the OOM killer
+  avail=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
+  need=$(( ${MEM} * 2 + 512 ))
+  [ "${avail:-0}" -ge "$need" ] || die "this machine has ${avail:-?} MiB of memory available; two guests of $MEM MiB need about $need MiB (set FERRY_GUESTS_MEM_MB lower, at your own risk for the 256 MiB workloads)"
   t0=$(now_ms)
   cmd_down
   [ -e "$B" ] && die "$B exists and is not the guest lab's; set FERRY_GUESTS_DIR elsewhere"

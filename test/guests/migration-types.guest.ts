@@ -11,9 +11,9 @@ import t from 'tap';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_IDS, guestName, guestsDown, guestsUp, mustGuest, SHARED_DIR } from './guests.js';
-import { activeOn, move, startClient, workloadCopies } from './drbd-container.js';
+import { activeOn, clientReplies, move, startClient, waitClientReplies, workloadCopies } from './drbd-container.js';
 import { counter, criuLog, installWorkload, migrationRecord, placeContainer, precopyRoundDirs, removeContainer, waitSummary } from './shared-container.js';
-import { MIGRATION_TYPES } from '../../src/ocf/params.js';
+import { MIGRATION_TYPES } from '../../src/settings/params.js';
 
 const BALLAST_MIB = 256;
 const DIRTY_MIB_PER_S = 4;
@@ -42,14 +42,15 @@ t.test('the four migration types in the guests, under Pacemaker', async (t) => {
       const before = counter();
       rmSync(CLIENT_STOP, { force: true });
       const client = startClient(1800, { stopFile: CLIENT_STOP });
-      await sleep(5000);
+      await waitClientReplies(20); // the session is up and talking (not a guessed pause: TCG speed is this CPU's)
+      await sleep(2000); // and the workload has dirtied memory for a while
 
       const started = performance.now();
       await move(2);
       const totalMs = Math.round(performance.now() - started);
       const s = await waitSummary();
       const after = counter();
-      await sleep(3000); // replies after the move, over the same session
+      await waitClientReplies(20, clientReplies()); // replies after the move, over the same session
       writeFileSync(CLIENT_STOP, '');
       const c = await client;
 

@@ -11,7 +11,7 @@ import { activeOn, ID, idle, IP, waitActiveOn } from './drbd-container.js';
 import { waitFor, WORKLOAD_DIR } from '../lab/lab.js';
 import type { MigrationSummary } from '../../src/migrate/summary.js';
 import type { MigrationRecord } from '../../src/migrate/record.js';
-import type { MigrationType } from '../../src/ocf/params.js';
+import type { MigrationType } from '../../src/settings/params.js';
 
 const IN_GUESTS = '/shared';
 const FILES = 'web1';
@@ -39,6 +39,8 @@ export function sharedContainerXml(o: SharedContainerOptions): string {
     p('migration_type', o.type), p('migration_type_strict', 'true'),
     p('keep_images', o.keepImages ? 'true' : 'false'),
     p('criu_binary', '/usr/sbin/criu'),
+    // the guests run no ferry serve: the CPUs cannot be compared, and migrate_to refuses that unless forced (fail closed)
+    p('cpu_check_force', 'true'),
     '  </instance_attributes>',
     `  <meta_attributes id="${ID}-meta">`,
     `    <nvpair id="${ID}-migrate" name="allow-migrate" value="true"/>`,

@@ -3,23 +3,22 @@
  * own `criu cpuinfo dump` passes the target's `criu cpuinfo check`; images of other CPUs (this machine's image
  * edited, test/unit/fixtures/cpuinfo-image.ts) are refused by CRIU itself with the difference, which becomes a
  * fatal finding unless forced; what the helper must not accept (oversize, not an image) never reaches CRIU; a
- * helper that cannot check, is busy or is gone makes the answer unknown, not a guess.
+ * helper that cannot check, is busy or is gone makes the answer unknown, not a guess, and unknown is fatal unless forced.
  */
 import t from 'tap';
-import { connect as tlsConnect } from 'node:tls';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { serve, type Helper } from '../../src/helper/server.js';
 import { cpuCompatibility, type Peer } from '../../src/helper/client.js';
-import { PSK_CIPHERS } from '../../src/helper/protocol.js';
+import { rawRequest as rawLine } from './fixtures/raw-request.js';
 import { checkCpuinfo, dumpCpuinfo } from '../../src/criu/cpuinfo.js';
 import type { CpuVerdict } from '../../src/criu/cpuinfo-image.js';
 import { checkTargetCpu, cpuFinding, targetCpuVerdict } from '../../src/migrate/cpu-check.js';
 import type { PeerView } from '../../src/migrate/peer.js';
 import { criuForTests } from '../lab/criu-for-tests.js';
-import { cpuWithTsx, olderCpu } from '../unit/fixtures/cpuinfo-image.js';
+import { cpuWithExtraInstruction, missingInstruction, olderCpu, readX86Cpu } from '../unit/fixtures/cpuinfo-image.js';
 
 const KEY = randomBytes(32);
 const root = mkdtempSync(join(tmpdir(), 'ferry-cpu-'));
@@ -46,17 +45,7 @@ t.teardown(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** One raw request line inside a proper TLS-PSK session; the answer line. */
-function rawRequest(line: string, p = port): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port: p, ciphers: PSK_CIPHERS, maxVersion: 'TLSv1.2', pskCallback: () => ({ psk: KEY, identity: 't' }), checkServerIdentity: () => undefined },
-      () => s.write(line));
-    let text = '';
-    s.on('data', (d: Buffer) => { text += d.toString(); });
-    s.on('close', () => resolve(text.trim()));
-    s.on('error', reject);
-  });
-}
+const rawRequest = (line: string, p = port): Promise<string> => rawLine(KEY, line, p);
 
 t.test('same CPU: the source\'s real cpuinfo passes the target\'s real check', async (t) => {
   const verdict = await targetCpuVerdict(criu, view());
@@ -67,15 +56,21 @@ t.test('same CPU: the source\'s real cpuinfo passes the target\'s real check', a
 });
 
 t.test('another CPU: CRIU on the target names the difference, and the finding stops the migration', async (t) => {
+  // What CRIU must say follows from this machine's own image and the edit, not from the machine the test was written on.
   const own = await dumpCpuinfo(criu);
-  const older = await cpuCompatibility(peer(), olderCpu(own));
-  t.same(older, { result: 'incompatible', reason: 'cpu: CPU xsave size mismatch (832/11008)' }, 'a source without AVX-512: the xsave frame differs');
-  const tsx = await cpuCompatibility(peer(), cpuWithTsx(own));
-  t.same(tsx, { result: 'incompatible', reason: 'cpu: CPU instruction capabilities do not match run time' }, 'a source with TSX: instructions the target lacks');
-  const stop = cpuFinding('node2', tsx, false);
+  const older = olderCpu(own);
+  const expectedSizes = `${readX86Cpu(older).xsaveSize}/${readX86Cpu(own).xsaveSize}`;
+  t.not(readX86Cpu(older).xsaveSize, readX86Cpu(own).xsaveSize, 'the edited CPU has another xsave frame by construction');
+  const olderVerdict = await cpuCompatibility(peer(), older);
+  t.same(olderVerdict, { result: 'incompatible', reason: `cpu: CPU xsave size mismatch (${expectedSizes})` }, `a source without AVX-512: the xsave frame differs (${expectedSizes})`);
+  t.comment(`this CPU: xsave ${readX86Cpu(own).xsaveSize} bytes; the made-up instruction: ${missingInstruction(own).name}`);
+  const extra = await cpuCompatibility(peer(), cpuWithExtraInstruction(own));
+  t.same(extra, { result: 'incompatible', reason: 'cpu: CPU instruction capabilities do not match run time' }, `a source with ${missingInstruction(own).name}: an instruction the target lacks`);
+  const stop = cpuFinding('node2', extra, false);
   t.match(stop, { ok: false, fatal: true });
   t.match(stop.detail, /node2's CPU cannot run a checkpoint of this one \(cpu: CPU instruction capabilities do not match run time\)/);
-  t.match(cpuFinding('node2', older, true), { ok: false, fatal: false }, 'forced: reported, the migration goes ahead');
+  t.match(cpuFinding('node2', olderVerdict, false), { ok: false, fatal: true }, 'not forced: the migration does not go ahead');
+  t.match(cpuFinding('node2', olderVerdict, true), { ok: false, fatal: false }, 'forced: reported, the migration goes ahead');
 });
 
 t.test('what the helper refuses never reaches CRIU', async (t) => {
@@ -96,14 +91,20 @@ t.test('a helper that cannot check, is busy or is gone: unknown, with the reason
   const without = await helper();
   const v = await targetCpuVerdict(criu, view(without));
   t.same(v, { result: 'unknown', reason: 'helper at 127.0.0.1 cannot check the CPU: this helper cannot check CPUs (started without CRIU)' });
-  t.match(await checkTargetCpu(criu, view(without), false), { ok: false, fatal: false, detail: /^unknown \(/ }, 'not fatal');
+  t.match(await checkTargetCpu(criu, view(without), false), { ok: false, fatal: true, unknown: true, detail: /^unknown \(.*cpu_check_force=true/ },
+    'not compared: fatal unless forced (fail closed)');
+  t.match(await checkTargetCpu(criu, view(without), true), { ok: false, fatal: false, unknown: true, detail: /the CPUs were not compared/ }, 'forced: not fatal');
 
   const releases: (() => void)[] = [];
   const slow = await helper(() => new Promise((resolve) => { releases.push(() => resolve({ result: 'compatible' })); }));
   const own = await dumpCpuinfo(criu);
-  const asked = Array.from({ length: 5 }, () => cpuCompatibility(peer(slow), own).then((x) => x, (err: Error) => err.message));
-  while (releases.length < 4) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 100));
+  const settled: unknown[] = [];
+  const asked = Array.from({ length: 5 }, () => cpuCompatibility(peer(slow), own).then((x) => x, (err: Error) => err.message)
+    .then((a) => { settled.push(a); return a; }));
+  // every request has been either taken on by the checker (held there) or answered (refused): only then let go
+  const until = Date.now() + 30_000;
+  while (releases.length + settled.length < 5 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  t.equal(releases.length + settled.length, 5, `all five requests reached the helper (${releases.length} held, ${settled.length} answered)`);
   for (const release of releases) release();
   const answers = await Promise.all(asked);
   t.equal(answers.filter((a) => typeof a === 'object' && a.result === 'compatible').length, 4, 'four checks at once are answered');

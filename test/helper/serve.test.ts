@@ -4,7 +4,7 @@
  * per resource at a time, and it listens only where it is told.
  */
 import t from 'tap';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { connect as netConnect, createServer as netServer, type Socket } from 'node:net';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,11 +21,12 @@ const root = mkdtempSync(join(tmpdir(), 'ferry-helper-'));
 const incoming = join(root, 'incoming');
 let helper: Helper;
 let port = 0;
-const peer = (key = KEY) => ({ host: '127.0.0.1', port, key, identity: 'test-node', timeoutMs: 3000 });
+// generous silence timeouts (client and helper): no test here waits for one to fire, and a loaded machine may pause
+const peer = (key = KEY) => ({ host: '127.0.0.1', port, key, identity: 'test-node', timeoutMs: 10_000 });
 
 t.before(async () => {
   mkdirSync(incoming, { mode: 0o700 });
-  helper = await serve({ addresses: ['127.0.0.1'], port: 0, key: KEY, dir: incoming, maxBytes: 4096, node: 'nodeT', criuVersion: '4.2.1', idleTimeoutMs: 2000 });
+  helper = await serve({ addresses: ['127.0.0.1'], port: 0, key: KEY, dir: incoming, maxBytes: 4096, node: 'nodeT', criuVersion: '4.2.1', idleTimeoutMs: 10_000 });
   port = helper.ports[0] ?? 0;
 });
 t.teardown(async () => {
@@ -40,19 +41,38 @@ function tree(dir = incoming): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [e.name + '/', ...tree(join(dir, e.name)).map((x) => `${e.name}/${x}`)] : [e.name]));
 }
 
-/** Sends a raw request line (and optional payload) inside a proper TLS-PSK session; returns the answer line. */
-function rawRequest(line: string, payload: Buffer = Buffer.alloc(0), holdOpenMs = 0): Promise<string> {
-  return new Promise((resolve, reject) => {
+/**
+ * Sends a raw request line (and optional payload) inside a proper TLS-PSK session; `answer` is the answer line,
+ * once the connection closes. `socket` lets the caller cut the session itself.
+ */
+function openRequest(line: string, payload: Buffer = Buffer.alloc(0)): { answer: Promise<string>; socket: TLSSocket } {
+  let socket: TLSSocket | undefined;
+  const answer = new Promise<string>((resolve, reject) => {
     const s = tlsConnect({ host: '127.0.0.1', port, ciphers: PSK_CIPHERS, maxVersion: 'TLSv1.2', pskCallback: () => ({ psk: KEY, identity: 't' }), checkServerIdentity: () => undefined }, () => {
       s.write(`${line}\n`);
       if (payload.length) s.write(payload);
-      if (holdOpenMs) setTimeout(() => s.destroy(), holdOpenMs);
     });
+    socket = s;
     let text = '';
     s.on('data', (d: Buffer) => { text += d.toString(); });
     s.on('close', () => resolve(text.trim()));
     s.on('error', reject);
   });
+  return { answer, socket: socket as unknown as TLSSocket };
+}
+
+function rawRequest(line: string, payload: Buffer = Buffer.alloc(0)): Promise<string> {
+  return openRequest(line, payload).answer;
+}
+
+/** Polls `read` until `done` holds or `ms` pass; returns its last value (the caller asserts on it). */
+async function eventually<T>(ms: number, read: () => T, done: (v: T) => boolean): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = read();
+    if (done(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 t.test('health with the shared key', async (t) => {
@@ -128,13 +148,16 @@ t.test('oversize transfers are refused, announced or not', async (t) => {
 });
 
 t.test('one transfer per resource at a time; an interrupted one leaves nothing', async (t) => {
-  const first = rawRequest(JSON.stringify({ op: 'receive', resource: 'ct2', transfer: 'a', files: [{ name: 'x.img', size: 100 }] }), Buffer.alloc(10, 1), 800);
-  await new Promise((r) => setTimeout(r, 200));
+  const first = openRequest(JSON.stringify({ op: 'receive', resource: 'ct2', transfer: 'a', files: [{ name: 'x.img', size: 100 }] }), Buffer.alloc(10, 1));
+  // the helper is receiving the first once its file is there (10 of 100 bytes): then, not after a guessed delay, ask again
+  const receiving = await eventually(10_000, () => tree().includes('ct2/images/.incoming-a/x.img'), (x) => x);
+  t.ok(receiving, 'the first transfer is under way', { tree: tree() });
   const second = await rawRequest(JSON.stringify({ op: 'receive', resource: 'ct2', transfer: 'b', files: [{ name: 'x.img', size: 1 }] }), Buffer.alloc(1, 1));
   t.match(second, /already running/, 'the concurrent transfer is refused');
-  t.equal(await first, '', 'the first, cut off by its client, gets no success');
-  await new Promise((r) => setTimeout(r, 200));
-  t.same(tree().filter((p) => !p.endsWith('/')), [], 'the interrupted transfer left no file');
+  first.socket.destroy();
+  t.equal(await first.answer, '', 'the first, cut off by its client, gets no success');
+  const files = await eventually(10_000, () => tree().filter((p) => !p.endsWith('/')), (f) => f.length === 0);
+  t.same(files, [], 'the interrupted transfer left no file');
 });
 
 t.test('a complete transfer lands whole, private, under the resource', async (t) => {
@@ -197,4 +220,27 @@ t.test('the authkey: made 0600, refused when others can read it', async (t) => {
   t.throws(() => generateAuthkey(path), 'does not overwrite without force');
   chmodSync(path, 0o644);
   t.throws(() => readAuthkey(path), /readable by others/);
+});
+
+t.test('the helper removes checkpoint images that can no longer serve: when it starts and every interval after', async (t) => {
+  const { checkpointKeeper } = await import('../../src/migrate/checkpoint-keeper.js');
+  const { RecordStore } = await import('../../src/migrate/record.js');
+  const { StateStore } = await import('../../src/storage/state-store.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-sweep-helper-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const records = new RecordStore(new StateStore(dir, 'web1'));
+  records.store.ensure();
+  const at = Date.now();
+  const base = { name: 'web1', source: 'node1', target: 'nodeT', requestedType: 'simple', type: 'simple', dumpStartedAt: at, dumpedAt: at, updatedAt: new Date(at).toISOString() } as const;
+  const setAside = records.write({ ...base, id: '20261202120000-aaaaaaaa', phase: 'aborted' });
+  mkdirSync(records.store.imagesDir(setAside.id), { recursive: true });
+  const h = await serve({ addresses: ['127.0.0.1'], port: 0, key: KEY, dir, maxBytes: 4096, node: 'nodeT', criuVersion: undefined, checkpoints: checkpointKeeper, sweepIntervalMs: 200 });
+  t.teardown(() => h.close());
+  t.notOk(existsSync(records.store.imagesDir(setAside.id)), 'removed as the helper started');
+  // a copy restored elsewhere while the helper runs (its "restored" notice lost): gone within an interval
+  const restored = records.write({ ...base, id: '20261202120001-bbbbbbbb', phase: 'restored' });
+  mkdirSync(records.store.imagesDir(restored.id), { recursive: true });
+  const until = Date.now() + 5000;
+  while (existsSync(records.store.imagesDir(restored.id)) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  t.notOk(existsSync(records.store.imagesDir(restored.id)), 'removed by the periodic sweep');
 });

@@ -6,6 +6,8 @@ export interface ContainerResource {
   params: Record<string, string>;
   monitorIntervalS?: number;
   migrateTimeoutS?: number;
+  /** The stop operation's timeout (default 60 s): what a checkpoint on stop must fit in. */
+  stopTimeoutS?: number;
   /** false: Pacemaker moves it by stop and start (the cold move benchmarks compare against). */
   allowMigrate?: boolean;
 }
@@ -22,7 +24,7 @@ export function primitiveXml(r: ContainerResource): string {
     + '<operations>'
     + `<op id="${r.id}-monitor" name="monitor" interval="${r.monitorIntervalS ?? 5}s" timeout="20s"/>`
     + `<op id="${r.id}-start" name="start" interval="0s" timeout="120s"/>`
-    + `<op id="${r.id}-stop" name="stop" interval="0s" timeout="60s"/>`
+    + `<op id="${r.id}-stop" name="stop" interval="0s" timeout="${r.stopTimeoutS ?? 60}s"/>`
     + `<op id="${r.id}-migrate_to" name="migrate_to" interval="0s" timeout="${mig}s"/>`
     + `<op id="${r.id}-migrate_from" name="migrate_from" interval="0s" timeout="${mig}s"/>`
     + '</operations></primitive>';
@@ -67,9 +69,44 @@ export async function executedOperations(id: string): Promise<ExecutedOp[]> {
   const ops: ExecutedOp[] = [];
   for (const n of [1, 2] as NodeId[]) {
     const log = await pacemakerLog(n, 5000);
-    const pattern = new RegExp(`^(\\S+ \\d+ [\\d:.]+|\\S+T\\S+) .*Result of (\\S+) operation for ${id} on (\\S+): (\\S+)`, 'gm');
+    const pattern = new RegExp(`^(\\S+ +\\d+ [\\d:.]+|\\S+T\\S+) .*Result of (\\S+) operation for ${id} on (\\S+): (\\S+)`, 'gm');
     for (const m of log.matchAll(pattern)) ops.push({ at: m[1] ?? '', op: m[2] ?? '', node: m[3] ?? '', result: m[4] ?? '' });
   }
-  // both nodes log with the same clock: order by timestamp ("Nov 22 10:25:01.123" sorts within a day)
-  return ops.sort((a, b) => a.at.localeCompare(b.at));
+  // both nodes log with the same clock: order by the time the stamp stands for, not by its text ("Nov 22 ..."
+  // sorts before "Nov 3 ..." and across a month's end); a stable sort keeps each log's own order for equal stamps
+  return ops.sort((a, b) => logTime(a.at) - logTime(b.at));
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * A log stamp as milliseconds: ISO 8601 as it is, syslog's "Nov 22 10:25:01.123" in this year (the year before
+ * when that would lie in the future: a run over New Year).
+ */
+export function logTime(stamp: string): number {
+  const iso = Date.parse(stamp);
+  if (!Number.isNaN(iso) && stamp.includes('T')) return iso;
+  const m = /^(\w{3}) +(\d+) (\d+):(\d+):(\d+)(?:\.(\d+))?/.exec(stamp);
+  if (!m) return Number.NaN;
+  const now = new Date();
+  const at = (year: number) => new Date(year, MONTHS.indexOf(m[1] ?? ''), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]),
+    Number((m[6] ?? '0').padEnd(3, '0').slice(0, 3))).getTime();
+  const thisYear = at(now.getFullYear());
+  return thisYear > now.getTime() + 86_400_000 ? at(now.getFullYear() - 1) : thisYear;
+}
+
+export interface HistoryEntry { node: string; operation: string; rc: number; lastRcChange: number; callId: number }
+
+/** The resource's operation history as the CIB's status section keeps it, one entry per recorded operation and node. */
+export async function operationHistory(id: string): Promise<HistoryEntry[]> {
+  const xml = await crm(1, ['cibadmin', '--query', '--scope', 'status']);
+  const entries: HistoryEntry[] = [];
+  for (const state of xml.matchAll(/<node_state [^>]*\buname="([^"]+)"[\s\S]*?<\/node_state>/g)) {
+    const rsc = new RegExp(`<lrm_resource id="${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[\\s\\S]*?</lrm_resource>`).exec(state[0]);
+    for (const op of rsc?.[0].matchAll(/<lrm_rsc_op [^>]*>/g) ?? []) {
+      const attr = (name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(op[0])?.[1] ?? '';
+      entries.push({ node: state[1] ?? '', operation: attr('operation'), rc: Number(attr('rc-code')), lastRcChange: Number(attr('last-rc-change')), callId: Number(attr('call-id')) });
+    }
+  }
+  return entries;
 }

@@ -1,10 +1,10 @@
 /** Fault injection for lab tests: the CRIU wrapper test/lab/criu-fault.sh and its per-node switches. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeExec, REPO, type NodeId } from './lab.js';
 
 export const FAULT_CRIU = join(REPO, 'test', 'lab', 'criu-fault.sh');
-export type Fault = 'restore-fails' | 'dump-killed' | 'dump-slow';
+export type Fault = 'dump-fails' | 'restore-fails' | 'restore-slow' | 'dump-killed' | 'dump-slow' | 'swrk-restore-fails' | 'swrk-checkpoint-fails';
 
 /** Points the wrapper at the real CRIU (it cannot see the tests' environment when Pacemaker runs it). */
 export function useFaultWrapper(realCriu: string): string {
@@ -27,4 +27,24 @@ export async function setFault(node: NodeId, fault: Fault, on: boolean): Promise
 export async function workloadPids(marker: string): Promise<number[]> {
   const r = await nodeExec(1, 'pgrep', ['-f', `^/usr/bin/python3 .*${marker}`]);
   return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/**
+ * Slows node N's egress on `dev` (tc tbf) so that a transfer is still under way when a test interrupts it, however
+ * fast this machine moves memory over a veth. Best effort: false (and nothing changed) where the kernel has no tbf
+ * qdisc; the test then runs at the machine's own speed, as it did before.
+ */
+export async function throttle(node: NodeId, dev: string, rate = '1gbit'): Promise<boolean> {
+  const r = await nodeExec(node, 'tc', ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', rate, 'burst', '1mb', 'latency', '1s']);
+  return r.exitCode === 0;
+}
+
+export async function unthrottle(node: NodeId, dev: string): Promise<void> {
+  await nodeExec(node, 'tc', ['qdisc', 'del', 'dev', dev, 'root']);
+}
+
+/** MemAvailable of this machine (the lab nodes share it), in MiB. */
+export function availableMiB(): number {
+  const kb = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
+  return kb ? Math.floor(Number(kb) / 1024) : 0;
 }

@@ -2,9 +2,9 @@
 # Installs the Debian packages the lab and the tests need (idempotent, quiet).
 # corosync + pacemaker: the real two-node cluster; crmsh: `crm ra info`; resource-agents: ocf-tester and the
 # OCF DTD/RNG; libxml2-utils: xmllint; iproute2/nftables/util-linux: namespaces, veth, CRIU's network lock;
-# python3: the lab's workload and client; socat: benchmark reference copies.
+# python3: the lab's workload and client; socat: benchmark reference copies; debootstrap: the containers' root filesystem.
 set -eu
-PKGS="corosync pacemaker pacemaker-cli-utils crmsh resource-agents libxml2-utils iproute2 nftables util-linux procps python3 socat iputils-arping kmod e2fsprogs"
+PKGS="corosync pacemaker pacemaker-cli-utils crmsh resource-agents libxml2-utils iproute2 nftables util-linux procps python3 socat iputils-arping kmod e2fsprogs debootstrap"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

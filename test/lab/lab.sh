@@ -20,7 +20,8 @@
 # Corosync state, /etc/hosts and OCF tree; everything for the node is entered with nsenter -t ANCHOR -n -m -u
 # (never `ip netns exec`, which makes a fresh mount namespace per call).
 #
-# Environment: FERRY_LAB_DIR (default /tmp/ferry-lab), FERRY_LAB_UP_TIMEOUT (s, default 60),
+# Environment: FERRY_LAB_DIR (default /tmp/ferry-lab), FERRY_LAB_NS (namespace prefix, default ferry),
+# FERRY_LAB_UP_TIMEOUT (s, default 60),
 # FERRY_LAB_STOP_TIMEOUT (s, default 60: pacemaker stops its resources before it exits).
 set -u
 
@@ -29,7 +30,9 @@ REPO=$(cd "$HERE/../.." && pwd)
 B=${FERRY_LAB_DIR:-/tmp/ferry-lab}
 UP_TIMEOUT=${FERRY_LAB_UP_TIMEOUT:-60}
 STOP_TIMEOUT=${FERRY_LAB_STOP_TIMEOUT:-60}
-NS1=ferry-n1 NS2=ferry-n2 NSC=ferry-cl
+# FERRY_LAB_NS: a prefix of the lab's namespace names, so two labs (two checkouts) can run side by side
+NS_PREFIX=${FERRY_LAB_NS:-ferry}
+NS1=$NS_PREFIX-n1 NS2=$NS_PREFIX-n2 NSC=$NS_PREFIX-cl
 MARK=.ferry-lab
 # daemons get a clean environment: a caller's NODE_OPTIONS (tap's loader) must not reach the agents they run
 DAEMON_ENV="PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root"
@@ -51,6 +54,12 @@ anchor() {
   a=$(cat "$B/node$1/anchor.pid" 2>/dev/null) && [ -n "$a" ] || return 1
   m=$(readlink "/proc/$a/ns/mnt" 2>/dev/null) && [ -n "$m" ] || return 1
   [ "$m" = "$(cat "$B/node$1/mntns" 2>/dev/null)" ] && echo "$a"
+}
+# why node N's anchor is not usable: for the message of a command that needed it
+anchor_gone() {
+  a=$(cat "$B/node$1/anchor.pid" 2>/dev/null) || { echo "no $B/node$1/anchor.pid"; return; }
+  [ -e "/proc/$a" ] || { echo "its anchor (pid $a) is gone"; return; }
+  echo "pid $a is in mount namespace $(readlink "/proc/$a/ns/mnt" 2>/dev/null), the node's is $(cat "$B/node$1/mntns" 2>/dev/null || echo unrecorded) (comm $(cat "/proc/$a/comm" 2>/dev/null))"
 }
 on_node() { n=$1; shift; a=$(anchor "$n") || return 125; nsenter -t "$a" -n -m -u --wd=/ "$@"; }
 
@@ -174,6 +183,7 @@ make_node_files() {
   N=$1 D=$B/node$1
   mkdir -p "$D/log-pacemaker/bundles" "$D/lib-corosync" "$D/log-corosync" "$D/log-cluster"
   mkdir -m 0700 "$D/lib-ferry"
+  mkdir -p "$D/lib-lxc" "$D/lib-containers"
   for d in cib pengine blackbox cores; do mkdir -p "$D/lib-pacemaker/$d"; done
   chown -R hacluster:haclient "$D/lib-pacemaker" "$D/log-pacemaker"
   chmod 750 "$D"/lib-pacemaker/*; chmod 770 "$D/log-pacemaker" "$D/log-pacemaker/bundles"
@@ -236,9 +246,22 @@ EOX
 # Runs as the anchor, already in the node's netns and in a fresh mount + UTS namespace: private mounts, then
 # it becomes `sleep` and stays as the holder of the namespaces. /var/log/cluster is made private only if the
 # host has it (Debian's corosync logs to /var/log/corosync; creating host directories is not the lab's business).
+# A fresh /sys shows the node's own network devices (LXC reads /sys/class/net); the host's cgroup mounts are kept
+# under it. Container runtimes keep their state per node, as on separate machines: /var/lib/lxc (the containers'
+# configs), /var/lib/containers (podman's images and containers); /run and /dev/shm are private anyway. Where
+# test/lab/install-runtimes.sh made a containers.conf for this host, the node's podman reads it.
 ANCHOR='set -e
-N=$1 D=$2 B=$3
+N=$1 D=$2 B=$3 RUNTIMES=$4
 hostname node$N
+mkdir -p "$D/cgroup-hold" && mount --rbind /sys/fs/cgroup "$D/cgroup-hold"
+mount -t sysfs sysfs /sys && mount --rbind "$D/cgroup-hold" /sys/fs/cgroup && umount -l "$D/cgroup-hold"
+mkdir -p /var/lib/lxc /var/lib/containers
+mount --bind "$D/lib-lxc" /var/lib/lxc
+mount --bind "$D/lib-containers" /var/lib/containers
+if [ -f "$RUNTIMES/containers.conf" ] && [ -d /etc/containers ]; then
+  mkdir -p "$D/etc-containers" && cp -a /etc/containers/. "$D/etc-containers/" && cp "$RUNTIMES/containers.conf" "$D/etc-containers/containers.conf"
+  mount --bind "$D/etc-containers" /etc/containers
+fi
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -m 1777 /run/lock
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
@@ -258,7 +281,7 @@ exec sleep infinity'
 start_anchor() {
   N=$1 D=$B/node$1
   setsid nsenter --net="/run/netns/$(node_ns "$N")" unshare --mount --uts --propagation private \
-    sh -c "$ANCHOR" anchor "$N" "$D" "$B" </dev/null >"$D/anchor.out" 2>&1 &
+    sh -c "$ANCHOR" anchor "$N" "$D" "$B" "${FERRY_RUNTIMES_PREFIX:-/opt/ferry/runtimes}" </dev/null >"$D/anchor.out" 2>&1 &
 }
 
 # daemon N NAME cmd...: start a node daemon detached from the caller (its own session, no inherited stdio)
@@ -364,7 +387,7 @@ case $cmd in
     [ $# -ge 2 ] || die "usage: $0 exec 1|2|cl cmd [args...]"
     n=$1; shift
     case $n in
-      1|2) a=$(anchor "$n") || { say "node$n is not up"; exit 125; }
+      1|2) a=$(anchor "$n") || { say "node$n is not up: $(anchor_gone "$n")"; exit 125; }
            # keep the caller's working directory: entering a mount namespace resets it to /
            exec nsenter -t "$a" -n -m -u --wd="$(pwd)" "$@" ;;
       cl)  [ -e "/run/netns/$NSC" ] || { say "client netns is not up"; exit 125; }

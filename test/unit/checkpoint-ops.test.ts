@@ -8,11 +8,15 @@ import t from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkpointOp, heldOp } from '../../src/helper/checkpoint-ops.js';
+import { checkpointKeeper } from '../../src/migrate/checkpoint-keeper.js';
+
+const checkpointOp = checkpointKeeper.checkpoint;
+const heldOp = checkpointKeeper.held;
 import type { Answer, CheckpointOp } from '../../src/helper/protocol.js';
 import { adoptReceived, heldCheckpoint, newMigrationId, RecordStore, type MigrationRecord } from '../../src/migrate/record.js';
 import { StateStore } from '../../src/storage/state-store.js';
 import { writeJsonAtomic } from '../../src/util/files.js';
+import { writeLocalRecord, writeRestoreIntent } from '../../src/runtime/local-record.js';
 
 const RESOURCE = 'web1';
 const T0 = Date.parse('2025-06-01T12:00:00Z');
@@ -52,8 +56,9 @@ function received(d: Dir, r: MigrationRecord, complete = true): void {
   writeJsonAtomic(d.store.travellingRecordPath(r.id), { ...r, copies: [r.source, r.target] });
 }
 
-function op(d: Dir, o: CheckpointOp, id: string, node: string): Answer {
-  return checkpointOp(d.dir, { op: o, resource: RESOURCE, id, node });
+/** `here`: the node whose helper answers (the one that holds `d`). */
+function op(d: Dir, o: CheckpointOp, id: string, node: string, here = 'nodeHere'): Answer {
+  return checkpointOp(d.dir, { op: o, resource: RESOURCE, id, node }, here);
 }
 
 const ID = idAt(T0);
@@ -79,6 +84,45 @@ t.test('claim: a claim this node holds itself (it is restoring the checkpoint) i
   t.same(op(d, 'claim', ID, 'nodeA'), { ok: false, error: `checkpoint ${ID} is claimed by nodeB` });
 });
 
+t.test('claim: this node\'s own restore of it, cut off (a crash, a killed agent), is given up to the asker; one under way, or a container running here from it, is not', async (t) => {
+  const run = mkdtempSync(join(tmpdir(), 'ferry-ops-run-'));
+  const previous = process.env.FERRY_RUN_DIR;
+  process.env.FERRY_RUN_DIR = run;
+  t.teardown(() => {
+    if (previous === undefined) delete process.env.FERRY_RUN_DIR; else process.env.FERRY_RUN_DIR = previous;
+    rmSync(run, { recursive: true, force: true });
+  });
+  const restoring = (d: Dir) => {
+    d.records.write(record(ID, T0 + 200, { phase: 'restoring', restoreStartedAt: T0 + 5000 }));
+    images(d, ID);
+    d.records.claim(ID, 'nodeB');
+  };
+  // nothing of it runs on nodeB: no node-local record, no restore intent (a reboot emptied /run)
+  const cut = stateDir(t);
+  restoring(cut);
+  const given = op(cut, 'claim', ID, 'nodeA', 'nodeB');
+  t.match(given, { ok: true, done: /claimed .* for nodeA \(the restore interrupted on nodeB is given up\)/ });
+  t.equal(cut.records.claimOwner(ID), 'nodeA', 'claimed for the asker');
+  t.match(cut.records.read(), { phase: 'dumped', lastError: /interrupted; claimed by nodeA/ }, 'never resumed here now: nodeA holds its claim');
+
+  // CRIU was given a pidfile that names a live tree: a restore that made the container (or is making it)
+  const live = stateDir(t);
+  restoring(live);
+  const pidFile = join(run, 'web1.restored.pid');
+  writeFileSync(pidFile, `${process.pid}\n`);
+  writeRestoreIntent({ name: RESOURCE, pidFile, migrationId: ID, since: new Date().toISOString() });
+  t.same(op(live, 'claim', ID, 'nodeA', 'nodeB'), { ok: false, error: `checkpoint ${ID} is claimed by nodeB` }, 'a live tree: not given away');
+  // the restore's intent with no pidfile yet and nothing alive: CRIU was killed before it made anything
+  rmSync(pidFile);
+  t.match(op(live, 'claim', ID, 'nodeA', 'nodeB'), { ok: true }, 'its pidfile never written: given up');
+
+  // the container runs on nodeB (its node-local record): never given away
+  const running = stateDir(t);
+  restoring(running);
+  writeLocalRecord({ name: RESOURCE, pid: process.pid, startTime: 1, pidNamespace: 'pid:[1]', hostInterface: undefined, origin: 'restore', since: new Date().toISOString() });
+  t.same(op(running, 'claim', ID, 'nodeA', 'nodeB'), { ok: false, error: `checkpoint ${ID} is claimed by nodeB` }, 'running here: not given away');
+});
+
 t.test('claim: a claim whose owner is unknown (a crash between mkdir and owner.json) is nobody\'s to take', async (t) => {
   const d = stateDir(t);
   d.records.write(record(ID, T0 + 200));
@@ -89,13 +133,13 @@ t.test('claim: a claim whose owner is unknown (a crash between mkdir and owner.j
 t.test('claim: refused for a checkpoint restored or aborted here, and nothing is claimed', async (t) => {
   const restored = stateDir(t);
   restored.records.write(record(ID, T0 + 200, { phase: 'restored', restoredOn: 'nodeC' }));
-  t.same(op(restored, 'claim', ID, 'nodeB'), { ok: false, error: `checkpoint ${ID} is restored here (on nodeC)` });
+  t.same(op(restored, 'claim', ID, 'nodeB'), { ok: false, error: `checkpoint ${ID} is restored here (on nodeC)`, settled: 'restored' });
   t.notOk(existsSync(restored.store.claimPath(ID)), 'no claim left');
 
   const aborted = stateDir(t);
   aborted.records.write(record(ID, T0 + 200, { phase: 'aborted' }));
   images(aborted, ID);
-  t.same(op(aborted, 'claim', ID, 'nodeB'), { ok: false, error: `checkpoint ${ID} is aborted here` });
+  t.same(op(aborted, 'claim', ID, 'nodeB'), { ok: false, error: `checkpoint ${ID} is aborted here`, settled: 'aborted' });
   t.notOk(existsSync(aborted.store.claimPath(ID)), 'no claim left');
 });
 
@@ -104,7 +148,7 @@ t.test('claim: refused once this node has moved on to a newer migration', async 
   const newer = idAt(T0 + 60_000, 'ffffffff');
   d.records.write(record(newer, T0 + 60_200, { phase: 'restored', restoredOn: 'nodeA' }));
   received(d, record(ID, T0 + 200));
-  t.same(op(d, 'claim', ID, 'nodeB'), { ok: false, error: `a newer migration (${newer}, restored) has happened since checkpoint ${ID}` });
+  t.same(op(d, 'claim', ID, 'nodeB'), { ok: false, error: `a newer migration (${newer}, restored) has happened since checkpoint ${ID}`, settled: 'restored' });
   t.notOk(existsSync(d.store.claimPath(ID)), 'no claim left');
 
   for (const phase of ['dumping', 'dumped', 'restoring'] as const) {
@@ -183,7 +227,7 @@ t.test('restored: marks this node\'s record restored, removes the copy, releases
   t.equal(after?.dumpStartedAt, T0 + 200, 'the rest of the record is kept');
   t.notOk(existsSync(d.store.imagesDir(ID)), 'images removed');
   t.notOk(existsSync(d.store.claimPath(ID)), 'claim released');
-  t.same(op(d, 'claim', ID, 'nodeC'), { ok: false, error: `checkpoint ${ID} is restored here (on nodeB)` }, 'never claimable again');
+  t.same(op(d, 'claim', ID, 'nodeC'), { ok: false, error: `checkpoint ${ID} is restored here (on nodeB)`, settled: 'restored' }, 'never claimable again');
   t.same(heldOp(d.dir, { op: 'held', resource: RESOURCE }), { ok: true, held: null }, 'nor held');
 
   t.same(op(d, 'restored', ID, 'nodeC'), { ok: true, done: `${ID} restored on nodeC: copy removed` }, 'told twice');

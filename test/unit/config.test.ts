@@ -3,8 +3,9 @@
  * that span several parameters, the extra needs of live migration, and the lenient reading stop relies on.
  */
 import t from 'tap';
-import { migrationProblems, parseConfig, parseConfigForStop } from '../../src/ocf/config.js';
-import { ParamError } from '../../src/ocf/param-types.js';
+import { parseConfig, parseConfigForStop } from '../../src/ocf/config.js';
+import { migrationProblems } from '../../src/settings/config.js';
+import { ParamError } from '../../src/settings/param-types.js';
 
 /** The environment Pacemaker gives an agent: parameters plus meta attributes the parser must ignore. */
 function env(params: Record<string, string>): NodeJS.ProcessEnv {

@@ -5,10 +5,10 @@
  * configure eth0 follow the parameters.
  */
 import t from 'tap';
-import { defaultMac, hostInterfaceName } from '../../src/runtime/native/naming.js';
-import { containerNetworkBatch } from '../../src/runtime/native/network.js';
+import { defaultMac, hostInterfaceName } from '../../src/runtime/naming.js';
+import { containerNetworkBatch } from '../../src/runtime/bridge.js';
 import { parseConfig } from '../../src/ocf/config.js';
-import { PARAMS, type Config } from '../../src/ocf/params.js';
+import { PARAMS, type Config } from '../../src/settings/params.js';
 import { int, pick, seeded } from './fixtures/random.js';
 
 /** Valid container names of every length 1..63 plus seeded random ones (10 000 in all). */

@@ -34,7 +34,7 @@ t.test('not converging: a round writing more than max_growth_percent above the p
 t.test('within the downtime target: stop even when pages remain', async (t) => {
   const v = nextStep([round(65536, 900), round(20000, 200, 90)], LIMITS);
   t.equal(v.again, false);
-  if (!v.again) t.match(v.why, /estimated final downtime 290 ms is within downtime_target_ms=300/);
+  if (!v.again) t.match(v.why, /estimated final downtime 290 ms is within migration_downtime=300/);
   t.equal(nextStep([round(65536, 900), round(20000, 260, 90)], LIMITS).again, true, '350 ms is not');
 });
 

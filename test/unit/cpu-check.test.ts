@@ -14,8 +14,9 @@ import {
 import { parseRequest, RequestError } from '../../src/helper/protocol.js';
 import { cpuFinding, targetCpuVerdict } from '../../src/migrate/cpu-check.js';
 import { OCF } from '../../src/ocf/exit-codes.js';
+import { OCF_CODE_OF } from '../../src/ocf/outcomes.js';
 import { parseConfig } from '../../src/ocf/config.js';
-import { cpuWithTsx, editX86Cpu, olderCpu, readX86Cpu } from './fixtures/cpuinfo-image.js';
+import { cpuWithExtraInstruction, editX86Cpu, missingInstruction, olderCpu, readX86Cpu } from './fixtures/cpuinfo-image.js';
 
 const runDir = mkdtempSync(join(tmpdir(), 'ferry-cpu-unit-'));
 process.env.FERRY_RUN_DIR = runDir;
@@ -81,7 +82,7 @@ t.test('CRIU\'s answers (recorded from criu 4.2.1): mismatches are named, other 
   t.same(cpuVerdict(recorded('same-cpu').exitCode, recorded('same-cpu').output), { result: 'compatible' }, 'its own image');
   const older = cpuVerdict(recorded('older-cpu').exitCode, recorded('older-cpu').output);
   t.same(older, { result: 'incompatible', reason: 'cpu: CPU xsave size mismatch (832/11008)' }, 'an older CPU: xsave frame size');
-  const tsx = cpuVerdict(recorded('cpu-with-tsx').exitCode, recorded('cpu-with-tsx').output);
+  const tsx = cpuVerdict(recorded('cpu-with-extra-instruction').exitCode, recorded('cpu-with-extra-instruction').output);
   t.same(tsx, { result: 'incompatible', reason: 'cpu: CPU instruction capabilities do not match run time' }, 'instructions the target lacks');
   t.same(cpuVerdict(recorded('garbled').exitCode, recorded('garbled').output), { result: 'unknown', reason: 'Head magic doesn\'t match for cpuinfo.img' });
   t.same(cpuVerdict(recorded('no-image').exitCode, recorded('no-image').output), { result: 'unknown', reason: 'cpu: No cpuinfo image' }, 'not a mismatch: the check did not happen');
@@ -99,18 +100,23 @@ t.test('a peer\'s verdict is taken only in its known shapes', async (t) => {
   t.same(asCpuVerdict(null), { result: 'unknown', reason: 'the helper\'s answer is not a CPU verdict' });
 });
 
-t.test('the finding: fatal on a mismatch unless forced, a warning when unknown, ok when compatible', async (t) => {
+t.test('the finding: fatal on a mismatch or an unknown answer unless forced, ok when compatible', async (t) => {
   const ok = cpuFinding('node2', { result: 'compatible' }, false);
   t.match(ok, { check: 'target CPU', ok: true, fatal: false });
   const bad = cpuFinding('node2', { result: 'incompatible', reason: 'cpu: CPU xsave size mismatch (832/11008)' }, false);
-  t.match(bad, { ok: false, fatal: true, code: OCF.ERR_GENERIC }, 'fatal, and ERR_GENERIC: ERR_INSTALLED on migrate_to would ban the source');
+  t.match(bad, { ok: false, fatal: true, kind: 'refused' }, 'fatal, a refusal');
+  t.equal(OCF_CODE_OF[bad.kind], OCF.ERR_GENERIC, 'and ERR_GENERIC for the agent: ERR_INSTALLED on migrate_to would ban the source');
   t.match(bad.detail, /node2's CPU cannot run a checkpoint .*xsave size mismatch.*cpu_check_force=true \(ferry check --force\) overrides/);
   const forced = cpuFinding('node2', { result: 'incompatible', reason: 'cpu: x' }, true);
   t.match(forced, { ok: false, fatal: false }, 'forced: reported, not fatal');
   t.match(forced.detail, /migrating anyway \(forced\).*crash/);
   const unknown = cpuFinding('node2', { result: 'unknown', reason: 'the helper of node2 does not answer' }, false);
-  t.match(unknown, { ok: false, fatal: false });
-  t.match(unknown.detail, /^unknown \(the helper of node2 does not answer\)/);
+  t.match(unknown, { ok: false, fatal: true, unknown: true, kind: 'refused' }, 'not compared: fatal (fail closed), and marked as not a "no"');
+  t.match(unknown.detail, /^unknown \(the helper of node2 does not answer\): node2's CPU could not be compared.*cpu_check_force=true/,
+    'the reason names the parameter that overrides it');
+  const unknownForced = cpuFinding('node2', { result: 'unknown', reason: 'the helper of node2 does not answer' }, true);
+  t.match(unknownForced, { ok: false, fatal: false, unknown: true }, 'forced: not fatal');
+  t.match(unknownForced.detail, /the CPUs were not compared, migrating anyway \(forced\)/);
 });
 
 t.test('without a helper to ask, the verdict is unknown with the reason, and nothing runs', async (t) => {
@@ -140,6 +146,11 @@ t.test('the test images describe other CPUs and stay valid cpuinfo images', asyn
   const older = olderCpu(REAL);
   t.equal(cpuinfoImageProblem(older), undefined);
   t.match(readX86Cpu(older), { xsaveSize: 832, xfeaturesMask: 0x5n });
-  const tsx = readX86Cpu(cpuWithTsx(REAL));
-  t.equal((tsx.capability[9] ?? 0) & 0x810, 0x810, 'HLE and RTM set');
+  t.equal(readX86Cpu(olderCpu(editX86Cpu(REAL, (c) => ({ ...c, xsaveSize: 832 })))).xsaveSize, 576, 'a CPU whose own frame is 832 bytes gets another size');
+  t.same(missingInstruction(REAL), { name: 'HLE', bit: 4 }, 'the recorded CPU has no TSX');
+  t.equal((readX86Cpu(cpuWithExtraInstruction(REAL)).capability[9] ?? 0) & 0x10, 0x10, 'HLE set');
+  const withTsx = editX86Cpu(REAL, (c) => ({ ...c, capability: c.capability.map((w, i) => (i === 9 ? (w | 0x810) >>> 0 : w)) }));
+  t.same(missingInstruction(withTsx), { name: 'MPX', bit: 14 }, 'on a CPU with TSX another instruction is made up');
+  const everything = editX86Cpu(REAL, (c) => ({ ...c, capability: c.capability.map((w, i) => (i === 9 ? (w | 0x0c004810) >>> 0 : w)) }));
+  t.throws(() => missingInstruction(everything), /no instruction left/, 'a CPU with all of them is said so, not tested wrongly');
 });

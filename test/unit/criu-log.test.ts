@@ -129,6 +129,6 @@ t.test('a CRIU run that hits its time limit says it timed out', async (t) => {
   mode('hang');
   const started = Date.now();
   const err = await rejected(criu.dump({ pid: 1, imagesDir: images(), networkLock: 'iptables' }, 300));
-  t.ok(Date.now() - started < 5000, 'the limit is enforced');
+  t.ok(Date.now() - started < 15_000, `the limit is enforced (${Date.now() - started} ms, the fake CRIU hangs for 30 s)`);
   t.match(err.message, /timed out/, 'the exit reason says the dump timed out');
 });

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { execa } from 'execa';
 import { roff, buildManPage } from '../../src/ocf/manpage.js';
-import { PARAMS } from '../../src/ocf/params.js';
+import { PARAMS } from '../../src/settings/params.js';
 import { ACTIONS } from '../../src/ocf/actions.js';
 import { int, seeded } from './fixtures/random.js';
 
@@ -48,7 +48,7 @@ t.test('roff-escaped text renders back to exactly the original characters (groff
 
 t.test('every line starting with "." or "\'" is a request the page means to make', async (t) => {
   const requests = buildManPage().split('\n').filter((l) => /^[.']/.test(l)).map((l) => /^[.']([A-Za-z]+)/.exec(l)?.[1]);
-  const allowed = ['TH', 'nh', 'ad', 'SH', 'PP', 'RS', 'RE', 'sp', 'nf', 'fi'];
+  const allowed = ['TH', 'nh', 'ad', 'SH', 'SS', 'PP', 'RS', 'RE', 'sp', 'nf', 'fi'];
   t.same(requests.filter((r) => r === undefined || !allowed.includes(r)), []);
 });
 
@@ -56,8 +56,11 @@ t.test('the page documents every parameter and action', async (t) => {
   const page = buildManPage();
   for (const name of Object.keys(PARAMS)) t.match(page, `\\fB${roff(name)}\\fR\n`, `parameter ${name}`);
   for (const a of ACTIONS) t.match(page, `\\fB${roff(a.name)}\\fR\n`, `action ${a.name}`);
+  const native = page.indexOf('.SS "The init command (driver=native or podman)"');
+  t.ok(native > 0 && native < page.indexOf('\\fBcommand\\fR') && page.indexOf('\\fBcommand\\fR') < page.indexOf('.SS "DRBD storage'), 'the init command under its own heading');
+  t.ok(page.indexOf('.SS "The podman driver (driver=podman)"') < page.indexOf('\\fBrun_opts\\fR'), 'podman\'s parameters under its own heading');
   t.match(page, '(unique, required, string, no default)', 'name is marked unique and required');
-  t.match(page, '(optional, integer, default "10")', 'stop_timeout shows its default');
+  t.match(page, '(optional, integer, seconds, default "10")', 'stop_timeout shows its unit and default');
 });
 
 t.test('groff renders the page without warnings, and the crm example is copyable as written', async (t) => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseStringPromise } from 'xml2js';
 import { buildMetadata } from '../../src/ocf/metadata.js';
-import { PARAMS } from '../../src/ocf/params.js';
+import { appliesTo, formerNames, PARAMS, type ParamName } from '../../src/settings/params.js';
 import { ACTIONS } from '../../src/ocf/actions.js';
 
 const DTD = '/usr/share/resource-agents/ra-api-1.dtd';
@@ -62,18 +62,25 @@ t.test('the agent is described as ocf:ferry:container with OCF 1.1', async (t) =
 });
 
 t.test('every parameter of the table is listed, in order, with its flags, type and default', async (t) => {
-  const params = (await parsed()).parameters[0]?.parameter ?? [];
-  t.same(params.map((p) => p.$.name), Object.keys(PARAMS));
+  const all = (await parsed()).parameters[0]?.parameter ?? [];
+  // each deprecated name right after the parameter it now is
+  t.same(all.map((p) => p.$.name), Object.keys(PARAMS).flatMap((n) => [n, ...formerNames(n as ParamName)]));
+  const params = all.filter((p) => p.$.name in PARAMS);
   for (const p of params) {
     const spec = PARAMS[p.$.name as keyof typeof PARAMS];
     t.equal(p.$.required, spec.required ? '1' : '0', `${p.$.name} required`);
     t.equal(p.$.unique, spec.unique ? '1' : '0', `${p.$.name} unique`);
     t.equal(p.content[0]?.$.type, spec.type, `${p.$.name} type`);
     t.equal(p.content[0]?.$.default, spec.defaultText, `${p.$.name} default`);
-    t.equal(p.longdesc[0]?._, spec.longdesc, `${p.$.name} longdesc survives XML escaping`);
-    t.equal(p.shortdesc[0]?._, spec.shortdesc, `${p.$.name} shortdesc`);
+    const part = appliesTo(p.$.name as ParamName);
+    const longdesc = spec.unit ? `${spec.longdesc} Unit: ${spec.unit}.` : spec.longdesc;
+    t.equal(p.longdesc[0]?._, part ? `${longdesc} Used with ${part}.` : longdesc, `${p.$.name} longdesc survives XML escaping`);
+    t.equal(p.shortdesc[0]?._, part ? `${spec.shortdesc} (${part})` : spec.shortdesc, `${p.$.name} shortdesc`);
   }
   const byName = new Map(params.map((p) => [p.$.name, p]));
+  t.equal(byName.get('command')?.shortdesc[0]?._, 'Container init command (driver=native or podman)', 'a driver\'s parameter names its drivers');
+  t.equal(byName.get('image')?.shortdesc[0]?._, 'Container image (driver=podman)', 'podman\'s parameter names its driver');
+  t.equal(byName.get('drbd_resource')?.shortdesc[0]?._, 'DRBD resource holding the container (storage=drbd)', 'a storage kind\'s names its kind');
   t.equal(byName.get('name')?.$.required, '1', 'name is required');
   t.equal(byName.get('name')?.$.unique, '1', 'two resources cannot share a container name');
   t.equal(byName.get('stop_timeout')?.content[0]?.$.type, 'integer');

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { IMPLEMENTED, planMigration, type NodeFeatures } from '../../src/migrate/plan.js';
-import { MIGRATION_TYPES, type MigrationType } from '../../src/ocf/params.js';
+import { MIGRATION_TYPES, type MigrationType } from '../../src/settings/params.js';
 
 const PIPE = 'fs.pipe-max-size is too low for the lazy-pages transport (test)';
 /** Soft-dirty tracking × userfaultfd (absent, present, present but its page transport blocked). */

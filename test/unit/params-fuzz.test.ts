@@ -4,9 +4,9 @@
  * parameter. Any other exception would escape as a crash instead of an exit reason.
  */
 import t from 'tap';
-import { ParamError } from '../../src/ocf/param-types.js';
+import { ParamError } from '../../src/settings/param-types.js';
 import { parseConfig, parseConfigForStop } from '../../src/ocf/config.js';
-import type { ParamName } from '../../src/ocf/params.js';
+import type { ParamName } from '../../src/settings/params.js';
 import { PARAM_NAMES, SAMPLE, parse, thrown } from './fixtures/params.js';
 import { int, mutate, pick, randomString, seeded, type Random } from './fixtures/random.js';
 

@@ -4,12 +4,12 @@
  * message becomes the exit reason Pacemaker shows.
  */
 import t from 'tap';
-import { PARAMS, type ParamName } from '../../src/ocf/params.js';
+import { PARAMS, type ParamName } from '../../src/settings/params.js';
 import { PARAM_NAMES, SAMPLE, parse, refusal, refusedBy } from './fixtures/params.js';
 
 const SHELL_METACHARACTERS = [' ', ';', '&', '|', '$', '`', '\'', '"', '\\', '<', '>', '(', ')', '{', '}', '*', '?', '!', '#', '~'];
 const CONTROL_CHARACTERS = ['\u0000', '\t', '\n', '\r', '\u001b', '\u007f'];
-const BOOLEANS: ParamName[] = ['migration_type_strict', 'cpu_check_force', 'require_migration_network', 'keep_images'];
+const BOOLEANS: ParamName[] = ['migration_type_strict', 'cpu_check_force', 'require_migration_network', 'keep_images', 'autoset_utilization_memory', 'autoset_utilization_cpu'];
 
 t.test('the sample table covers every parameter, and every sample is accepted', async (t) => {
   t.same(Object.keys(SAMPLE).sort(), [...PARAM_NAMES].sort());
@@ -130,10 +130,10 @@ t.test('name: letters, digits, ".", "_", "-"; at most 63; starting with a letter
   }
 });
 
-t.test('driver: only native', async (t) => {
-  t.equal(parse('driver', 'native'), 'native');
-  for (const bad of ['docker', 'Native', 'lxc', 'native ']) {
-    t.match(refusal('driver', bad), refusedBy('driver', 'is not one of: native$'), bad);
+t.test('driver: native, lxc or podman', async (t) => {
+  for (const good of ['native', 'lxc', 'podman']) t.equal(parse('driver', good), good);
+  for (const bad of ['docker', 'Native', 'LXC', 'native ']) {
+    t.match(refusal('driver', bad), refusedBy('driver', 'is not one of: native, lxc, podman$'), bad);
   }
 });
 

@@ -29,7 +29,7 @@ async function firstLine(child: ChildProcess): Promise<string> {
   return chunk.toString().trim();
 }
 
-async function until<T>(what: string, check: () => T | undefined, ms = 3000): Promise<T> {
+async function until<T>(what: string, check: () => T | undefined, ms = 10_000): Promise<T> {
   const stop = Date.now() + ms;
   for (;;) {
     const v = check();

@@ -1,43 +1,20 @@
-/**
- * monitor and probes. Reads only local state (no external command unless monitor_cmd is set), so it stays cheap.
- * A probe asks "is it active here?": it needs neither CRIU nor the shared storage, and answers 7 on a node
- * that cannot run the container at all.
- */
+/** monitor and probes: the engine's answer, as OCF codes (a probe is the engine's "first look"). */
 import { OCF, OcfError, type OcfCode } from '../exit-codes.js';
-import type { ActionContext } from '../context.js';
-import { loadDriver } from '../../runtime/driver.js';
-import { existsSync } from 'node:fs';
-import { statusPath } from '../../criu/background-status.js';
+import { openContainer, type ActionContext } from '../context.js';
+import { containerHealth } from '../../migrate/health.js';
 
 export async function monitor(ctx: ActionContext): Promise<OcfCode> {
   const config = ctx.config();
-  const driver = await loadDriver(config);
-  const status = driver.status();
-  if (status.state !== 'stopped' && existsSync(statusPath(config.name, 'lazy-pages'))) {
-    // checked first: a process whose pages stopped arriving may have died of it, and this says why
-    const { checkLazyRestore } = await import('../../migrate/lazy-finish.js');
-    const broken = checkLazyRestore(config);
-    if (broken) throw new OcfError(OCF.ERR_GENERIC, broken);
-  }
-  switch (status.state) {
-    case 'stopped':
-      return OCF.NOT_RUNNING;
-    case 'dead':
-      if (ctx.probe) return OCF.NOT_RUNNING;
-      throw new OcfError(OCF.ERR_GENERIC, `container ${config.name} failed: ${status.detail}`);
+  const here = await openContainer(ctx, config);
+  const health = await containerHealth(here, ctx.probe);
+  switch (health.state) {
     case 'running':
-      if (config.storage === 'drbd') {
-        const { storageFor } = await import('../../storage/lifecycle.js');
-        const problem = await storageFor(config).runProblem();
-        if (problem) throw new OcfError(OCF.ERR_GENERIC, `container ${config.name} runs, but ${problem}`);
-      }
-      if (!ctx.probe) {
-        try {
-          await driver.healthCheck();
-        } catch (err) {
-          throw new OcfError(OCF.ERR_GENERIC, `container ${config.name} is unhealthy: ${err instanceof Error ? err.message : String(err)}`);
-        }
+      if (!ctx.probe && (config.autoset_utilization_memory || config.autoset_utilization_cpu)) {
+        const { autosetUtilization } = await import('../utilization.js');
+        await autosetUtilization(ctx.environment.resourceInstance, here);
       }
       return OCF.SUCCESS;
+    case 'stopped': return OCF.NOT_RUNNING;
+    case 'failed': throw new OcfError(OCF.ERR_GENERIC, health.reason);
   }
 }

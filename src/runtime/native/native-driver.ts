@@ -1,14 +1,30 @@
 /** The native driver: Ferry itself runs the container as a process tree in its own namespaces. */
-import type { Config } from '../../ocf/params.js';
+import type { Config } from '../../settings/params.js';
 import type { ContainerDriver, ContainerStatus, RestoreWiring } from '../driver.js';
 import {
-  readLocalRecord, readRestoreIntent, removeLocalRecord, removeRestoreIntent, writeLocalRecord, type LocalRecord,
+  readLocalRecord, readRestoreIntent, removeLocalRecord, removeRestoreIntent, writeLocalRecord, type LocalRecord, type RestoreIntent,
 } from '../local-record.js';
 import { identityOf, isAlive, isPidNamespaceInit, namespaceOf, startedAtMs } from '../../util/proc.js';
 import { readFileSync } from 'node:fs';
 
+/** What the native driver runs on a node: namespaces, the container's hostname, its network. */
+const NATIVE_PROGRAMS = ['unshare', 'nsenter', 'setsid', 'ip', 'hostname'];
+
 export class NativeDriver implements ContainerDriver {
+  readonly limits = {};
+  /** its tree shares the node's mount namespace: CRIU's parasite /proc would collide (criu.ts) */
+  readonly criuLock = 'node' as const;
+
   constructor(private readonly config: Config) {}
+
+  address(): string | undefined {
+    return this.config.ip?.address;
+  }
+
+  /** The tree is all there is: namespaces Ferry made, the host filesystem, a veth CRIU re-creates. */
+  async dumpOptions(): Promise<string[]> {
+    return [];
+  }
 
   status(): ContainerStatus {
     const record = readLocalRecord(this.config.name) ?? this.recordFromInterruptedRestore();
@@ -33,10 +49,9 @@ export class NativeDriver implements ContainerDriver {
     const id = Number.isInteger(pid) && pid > 0 ? identityOf(pid) : undefined;
     const pidNamespace = id ? namespaceOf(pid, 'pid') : undefined;
     if (!id || !pidNamespace) return undefined;
-    // a stale pidfile may name a reused PID: only a namespace init born after the restore began is ours
-    const born = startedAtMs(id.startTime);
-    const intentAt = Date.parse(intent.since);
-    if (!isPidNamespaceInit(pid) || born === undefined || born + 1000 < intentAt) return undefined;
+    // a stale pidfile may name a reused PID: only a namespace init born after the restore began is ours (told by
+    // the boot clock both are counted in; the wall clock only for an intent written before it was recorded)
+    if (!isPidNamespaceInit(pid) || !bornAfter(id.startTime, intent)) return undefined;
     return this.recordFor(id.pid, id.startTime, pidNamespace, 'restore', undefined);
   }
 
@@ -48,7 +63,7 @@ export class NativeDriver implements ContainerDriver {
   /** Loaded on demand: node:crypto is more than a monitor should pay for. */
   private async hostInterface(): Promise<string | undefined> {
     if (!this.config.bridge) return undefined;
-    const { hostInterfaceName } = await import('./naming.js');
+    const { hostInterfaceName } = await import('../naming.js');
     return hostInterfaceName(this.config.name);
   }
 
@@ -101,11 +116,23 @@ export class NativeDriver implements ContainerDriver {
     removeRestoreIntent(this.config.name);
   }
 
+  async checkNode(): Promise<void> {
+    const { requireNodeHas } = await import('../node-needs.js');
+    await requireNodeHas(NATIVE_PROGRAMS, this.config.bridge);
+  }
+
   async healthCheck(): Promise<void> {
     if (!this.config.monitor_cmd) return;
     const status = this.status();
     if (status.state !== 'running') throw new Error('container is not running');
-    const { runInside } = await import('./inside.js');
+    const { runInside } = await import('../inside.js');
     await runInside(status.pid, this.config.monitor_cmd);
   }
+}
+
+/** Whether a process started at `startTime` (ticks since boot) was born after the restore began, with a second's slack. */
+export function bornAfter(startTime: number, intent: Pick<RestoreIntent, 'since' | 'bootTicks'>, clockTicks = 100): boolean {
+  if (intent.bootTicks !== undefined) return startTime + clockTicks >= intent.bootTicks;
+  const born = startedAtMs(startTime, clockTicks);
+  return born !== undefined && born + 1000 >= Date.parse(intent.since);
 }

@@ -1,9 +1,9 @@
 /** Start: launch the init, wire the network, let the admin's command run, and confirm it stays up. */
-import type { Config } from '../../ocf/params.js';
+import type { Config } from '../../settings/params.js';
 import { launchInit } from './launch.js';
 import { plugNetwork, removeHostInterface } from './network.js';
 import { identityOf, isAlive, namespaceOf } from '../../util/proc.js';
-import { hostInterfaceName } from './naming.js';
+import { hostInterfaceName } from '../naming.js';
 import { logger } from '../../util/log.js';
 
 export interface Started {

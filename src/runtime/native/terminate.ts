@@ -34,10 +34,12 @@ export async function terminateTree(init: ProcessIdentity, pidNamespace: string,
     logger.info(`container init ${init.pid} still alive${onlyInitLeft ? ' (it ignores SIGTERM)' : ` after ${graceMs} ms`}: SIGKILL`);
     signalAll([init.pid], 'SIGKILL');
   }
-  // SIGKILL of a namespace's init is immediate; this wait runs on the reserve even when the deadline is near
-  const until = Date.now() + KILL_RESERVE_MS + 3000;
+  const killedAt = Date.now();
+  // SIGKILL of a namespace's init is immediate; the wait for the kernel to reap it runs on the reserve kept for it,
+  // and ends by the deadline: a stop that outlasts Pacemaker's timeout gets the node fenced without a reason
+  const until = Math.min(Date.now() + KILL_RESERVE_MS + 3000, Math.max(Date.now() + KILL_RESERVE_MS, currentDeadline().at));
   while (isAlive(init) || processesInPidNamespace(pidNamespace).length > 0) {
-    if (Date.now() > until) throw new Error(`the container's processes did not disappear after SIGKILL`);
+    if (Date.now() > until) throw new Error(`the container's processes did not disappear within ${Date.now() - killedAt} ms of SIGKILL`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Building blocks of the parameter table: each parameter knows its OCF metadata and how to parse and check
- * its raw `OCF_RESKEY_*` string into a typed value. Parsers throw ParamError with a message an admin can act on.
+ * Building blocks of the parameter table: each parameter knows its metadata (content type, descriptions) and how
+ * to parse and check its raw string (an `OCF_RESKEY_*` variable, a CIB attribute) into a typed value. Parsers
+ * throw ParamError with a message an admin can act on.
  */
-export type OcfContentType = 'string' | 'integer' | 'boolean';
+export type ParamType = 'string' | 'integer' | 'boolean';
 
 export class ParamError extends Error {
   constructor(readonly param: string, message: string) {
@@ -11,13 +12,15 @@ export class ParamError extends Error {
 }
 
 export interface Param<T> {
-  readonly type: OcfContentType;
+  readonly type: ParamType;
   readonly shortdesc: string;
   readonly longdesc: string;
   readonly required: boolean;
   readonly unique: boolean;
   /** The default as written in the metadata, if there is one. */
   readonly defaultText: string | undefined;
+  /** What a number counts ("seconds", "4 KiB pages"): every integer parameter says it, and its longdesc with it. */
+  readonly unit: string | undefined;
   /** Turns the raw environment value (undefined when unset) into the typed value, or throws ParamError. */
   parse(param: string, raw: string | undefined): T;
 }
@@ -26,6 +29,7 @@ interface Describe {
   shortdesc: string;
   longdesc: string;
   unique?: boolean;
+  unit?: string;
 }
 
 const MAX_VALUE_LENGTH = 4096;
@@ -39,9 +43,9 @@ function checkRaw(param: string, raw: string): void {
 type Check<T> = (value: string) => T;
 
 /** A value that must be set (and not empty). */
-export function required<T>(type: OcfContentType, d: Describe, check: Check<T>): Param<T> {
+export function required<T>(type: ParamType, d: Describe, check: Check<T>): Param<T> {
   return {
-    type, shortdesc: d.shortdesc, longdesc: d.longdesc, required: true, unique: d.unique ?? false, defaultText: undefined,
+    type, shortdesc: d.shortdesc, longdesc: d.longdesc, required: true, unique: d.unique ?? false, defaultText: undefined, unit: d.unit,
     parse(param, raw) {
       if (raw === undefined || raw === '') throw new ParamError(param, 'is required but not set');
       checkRaw(param, raw);
@@ -51,9 +55,9 @@ export function required<T>(type: OcfContentType, d: Describe, check: Check<T>):
 }
 
 /** A value with no default: unset or empty means "not used". */
-export function optional<T>(type: OcfContentType, d: Describe, check: Check<T>): Param<T | undefined> {
+export function optional<T>(type: ParamType, d: Describe, check: Check<T>): Param<T | undefined> {
   return {
-    type, shortdesc: d.shortdesc, longdesc: d.longdesc, required: false, unique: d.unique ?? false, defaultText: undefined,
+    type, shortdesc: d.shortdesc, longdesc: d.longdesc, required: false, unique: d.unique ?? false, defaultText: undefined, unit: d.unit,
     parse(param, raw) {
       if (raw === undefined || raw === '') return undefined;
       checkRaw(param, raw);
@@ -63,9 +67,9 @@ export function optional<T>(type: OcfContentType, d: Describe, check: Check<T>):
 }
 
 /** A value with a default: unset means the default; an empty string is an error (unset it instead). */
-export function withDefault<T>(type: OcfContentType, d: Describe, defaultText: string, check: Check<T>): Param<T> {
+export function withDefault<T>(type: ParamType, d: Describe, defaultText: string, check: Check<T>): Param<T> {
   return {
-    type, shortdesc: d.shortdesc, longdesc: d.longdesc, required: false, unique: d.unique ?? false, defaultText,
+    type, shortdesc: d.shortdesc, longdesc: d.longdesc, required: false, unique: d.unique ?? false, defaultText, unit: d.unit,
     parse(param, raw) {
       if (raw === undefined) return named(param, () => check(defaultText));
       if (raw === '') throw new ParamError(param, `is empty; unset it to use the default "${defaultText}"`);
@@ -129,4 +133,27 @@ export function named<T>(param: string, check: () => T): T {
     if (err instanceof ParamError) throw err;
     throw new ParamError(param, err instanceof Error ? err.message : String(err));
   }
+}
+
+/** A set of parameters by name. */
+export type ParamTable = Readonly<Record<string, Param<unknown>>>;
+
+/** The typed values a set of parameters yields. */
+export type ValuesOf<P extends ParamTable> = { readonly [K in keyof P]: ReturnType<P[K]['parse']> };
+
+/**
+ * One part of the parameter table: the parameters a driver, a storage kind or a concern declares, and its checks
+ * across them (given the values of `Context`'s parameters too, which are always parsed with them).
+ */
+export interface ParamPart<P extends ParamTable, Context = object> {
+  readonly title: string;
+  /** Who uses these parameters, as the metadata and the man page say it ("driver=native"); undefined: every container. */
+  readonly appliesTo: string | undefined;
+  readonly params: P;
+  /**
+   * Earlier names, still accepted as deprecated aliases (old name -> current name): a CIB written for an earlier
+   * Ferry keeps working, with a warning in the log; setting both names to different values is an error.
+   */
+  readonly renamed?: Readonly<Record<string, string>>;
+  crossChecks?(values: ValuesOf<P> & Context): ParamError[];
 }

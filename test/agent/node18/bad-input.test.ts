@@ -1,0 +1,3 @@
+// test/agent/bad-input.test.ts with the agent on Debian 12's Node.js 18 (see use-node18.ts)
+import './use-node18.js';
+import '../bad-input.test.js';
