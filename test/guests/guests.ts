@@ -121,3 +121,39 @@ export function labProcesses(): { pid: number; cmdline: string }[] {
   }
   return found;
 }
+
+/**
+ * Between two scenarios of the guest stage: every resource stopped and out of the CIB with its constraints and
+ * history, no maintenance, DRBD r0 down on both guests with nothing mounted, no test fault left (CRIU wrapper,
+ * cut link). The next scenario then starts from a booted cluster as if it had booted it itself.
+ */
+export async function resetCluster(): Promise<void> {
+  const resources = await mustGuest(1, ['cibadmin', '--query', '--scope', 'resources'], { timeoutMs: 60_000 });
+  const ids = [...resources.matchAll(/<primitive id="([^"]+)"/g)].map((m) => m[1] ?? '');
+  await guestExec(1, ['crm_attribute', '--name', 'maintenance-mode', '--delete'], { timeoutMs: 60_000 });
+  for (const id of ids) {
+    await guestExec(1, ['crm_resource', '--resource', id, '--meta', '--delete-parameter', 'maintenance'], { timeoutMs: 60_000 });
+    await mustGuest(1, ['crm_resource', '--resource', id, '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped'], { timeoutMs: 60_000 });
+  }
+  await waitForIdle(600_000);
+  await mustGuest(1, ['cibadmin', '--replace', '--scope', 'constraints', '--xml-text', '<constraints/>'], { timeoutMs: 60_000 });
+  await mustGuest(1, ['cibadmin', '--replace', '--scope', 'resources', '--xml-text', '<resources/>'], { timeoutMs: 60_000 });
+  await guestExec(1, ['crm_resource', '--cleanup'], { timeoutMs: 120_000 });
+  await waitForIdle(300_000);
+  await Promise.all(GUEST_IDS.map((n) => mustGuest(n, ['sh', '-c',
+    'umount /srv/drbd 2>/dev/null; drbdadm down r0 2>/dev/null; nft delete table inet ferry_test_cut 2>/dev/null; rm -rf /run/ferry-fault; true'],
+  { timeoutMs: 120_000 })));
+}
+
+/** Until crm_mon shows no active resource and the cluster has nothing left to do. */
+async function waitForIdle(timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const xml = await mustGuest(1, ['crm_mon', '-1', '--output-as=xml'], { timeoutMs: 60_000 });
+    const active = /<resource [^>]*active="true"/.test(xml);
+    const idle = (await guestExec(1, ['crm_resource', '--wait', '--timeout', '5s'], { timeoutMs: 30_000 })).exitCode === 0;
+    if (!active && idle) return;
+    if (Date.now() > until) throw new Error(`the guest cluster did not settle with nothing running in ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}

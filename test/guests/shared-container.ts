@@ -22,6 +22,8 @@ export interface SharedContainerOptions {
   type: MigrationType;
   ballastMiB: number;
   dirtyMiBps: number;
+  /** The dirtying goes round and round the first hotMiB of the ballast (default: all of it). */
+  hotMiB?: number;
   /** Keep the checkpoint images (and CRIU's dump.log, pre-dump logs) after the migration, to read them. */
   keepImages?: boolean;
 }
@@ -33,7 +35,7 @@ export function sharedContainerXml(o: SharedContainerOptions): string {
     `<primitive id="${ID}" class="ocf" provider="ferry" type="container">`,
     `  <instance_attributes id="${ID}-params">`,
     p('name', ID),
-    p('command', `exec /usr/bin/python3 ${IN_GUESTS}/${FILES}/server.py ${IN_GUESTS}/${FILES}/counter 5000 ${o.ballastMiB} ${o.dirtyMiBps}`),
+    p('command', `exec /usr/bin/python3 ${IN_GUESTS}/${FILES}/server.py ${IN_GUESTS}/${FILES}/counter 5000 ${o.ballastMiB} ${o.dirtyMiBps} ${o.hotMiB ?? 0}`),
     p('ip', `${IP}/24`), p('bridge', 'br0'),
     p('storage', 'shared'), p('state_dir', `${IN_GUESTS}/${STATE}`),
     p('migration_type', o.type), p('migration_type_strict', 'true'),

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Echo-counter server: the workload that Ferry migrates in the lab tests.
 
-usage: server.py COUNTER_FILE [PORT [BALLAST_MIB [DIRTY_MIB_PER_S]]]   (port 5000, no ballast by default)
+usage: server.py COUNTER_FILE [PORT [BALLAST_MIB [DIRTY_MIB_PER_S [HOT_MIB]]]]   (port 5000, no ballast by default)
 
 A thread increments a process-global counter every 100 ms and writes "<counter> <instance>\n" to COUNTER_FILE;
 <instance> is random per process start. A migrated process keeps both; a restarted one starts again at 0
@@ -12,7 +12,9 @@ cluster see the same thing live, over a connection that must survive the migrati
 Only the Python standard library: it runs as a container's command and must need nothing but the host's
 filesystem. It holds no file open between writes, so a checkpoint rarely includes one. BALLAST_MIB of touched,
 random memory makes its checkpoint that much bigger, for tests that need a transfer to take time; DIRTY_MIB_PER_S
-rewrites that much of it every second, as a busy workload does (what pre-copy and post-copy must cope with).
+rewrites that much of it every second, as a busy workload does (what pre-copy and post-copy must cope with),
+round and round over its first HOT_MIB (all of it by default): a working set that pre-copy can converge on however
+slowly the machine copies, as real workloads have one.
 """
 import os
 import secrets
@@ -38,9 +40,9 @@ def tick(path):
         os.replace(tmp, path)
 
 
-def dirty(ballast, mib_per_s):
-    """Writes one byte in each 4 KiB page of the next stretch of ballast, 10 times a second, round and round."""
-    pages = len(ballast) // 4096
+def dirty(ballast, mib_per_s, hot_mib):
+    """Writes one byte in each 4 KiB page of the next stretch of the hot set, 10 times a second, round and round."""
+    pages = min(len(ballast), hot_mib << 20) // 4096 if hot_mib else len(ballast) // 4096
     per_tick = max(1, mib_per_s * 256 // 10)
     at = 0
     while True:
@@ -65,8 +67,9 @@ def main():
     ballast_mib = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     ballast = bytearray(os.urandom(1 << 20)) * ballast_mib
     dirty_mib = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    hot_mib = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     if ballast_mib and dirty_mib:
-        threading.Thread(target=dirty, args=(ballast, dirty_mib), daemon=True).start()
+        threading.Thread(target=dirty, args=(ballast, dirty_mib, hot_mib), daemon=True).start()
     # as the init of a pid namespace the kernel would drop SIGTERM unless we handle it
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     srv = socket.socket()

@@ -4,26 +4,22 @@
  * for the command, address and CRIU) with a TCP client on the host side is moved guest1 <-> guest2 with
  * crm_resource --move, live and iterative (real CRIU pre-copy rounds), the DRBD device handed over each time.
  * Then a move the DRBD state forbids (peer disconnected) is refused before anything is frozen, and the data on
- * the device survives intact. Named *.guest.ts: run by test/guests/run.sh, not by the main suite.
+ * the device survives intact. A scenario of the guest stage (test/guests/guest-stage.guest.ts).
  */
-import t from 'tap';
+import type { Test } from 'tap';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GUEST_IDS, guestExec, guestName, guestsDown, guestsUp, mustGuest, SHARED_DIR } from './guests.js';
+import { GUEST_IDS, guestExec, guestName, mustGuest, SHARED_DIR } from '../guests.js';
 import {
   activeOn, clientReplies, counter, dataSum, drbdRole, handoffOn, ID, move, other, settledOn, setUpDrbdContainer, shippedExample, startClient, summaryOn,
   waitClientReplies, workloadCopies,
-} from './drbd-container.js';
+} from '../drbd-container.js';
 
 const CLIENT_STOP = join(SHARED_DIR, 'client.stop');
 
-t.test('Ferry in the guests: live iterative migration on DRBD under Pacemaker', async (t) => {
-  if (process.getuid?.() !== 0) { t.fail('the guest lab needs root'); return; }
-  t.teardown(() => guestsDown());
-  // room on the DRBD filesystem for the container's files and a checkpoint (Ferry refuses a migration without it)
-  process.env.FERRY_GUESTS_DRBD_MB = '128';
-  const up = await guestsUp();
-  t.pass(`guests up with the cluster in ${up.ms} ms`);
+export const title = 'Ferry in the guests: live iterative migration on DRBD under Pacemaker';
+
+export async function run(t: Test): Promise<void> {
   for (const n of GUEST_IDS) {
     const versions = await mustGuest(n, ['sh', '-c', "node --version; dpkg-query -W -f='${Version}\\n' nodejs; head -n 1 \"$(readlink -f /usr/lib/ocf/resource.d/ferry/container)\""]);
     t.match(versions, /^v18\.\d+\.\d+\n18\.[^\n]*\n#!\/usr\/bin\/node\s*$/, `${guestName(n)}: the agent and the helper run on Debian's own nodejs 18 (${versions.split('\n').slice(0, 2).join(', ')})`);
@@ -90,4 +86,4 @@ t.test('Ferry in the guests: live iterative migration on DRBD under Pacemaker', 
     await mustGuest(away, ['drbdadm', 'connect', 'r0']);
     await mustGuest(1, ['crm_resource', '--resource', ID, '--cleanup'], { timeoutMs: 60_000 });
   });
-});
+}

@@ -1,36 +1,22 @@
 /**
  * The guest lab works: two QEMU guests on Debian bookworm's stock 6.1 kernel give Ferry what this host's kernel
  * lacks (soft-dirty memory tracking for CRIU pre-copy, drbd.ko), as a two-node Pacemaker cluster with Ferry
- * installed. Named *.guest.ts so that the main suite (test/**\/*.test.ts) does not pick it up: run it with
- * test/guests/run.sh. Fails (never skips) when it cannot run: without root, without the image, if a guest
- * does not boot.
+ * installed. A scenario of the guest stage (test/guests/guest-stage.guest.ts), which boots the guests once for
+ * all of them; it runs first, so that a lab that does not work says so before any Ferry scenario fails.
  */
-import t from 'tap';
+import type { Test } from 'tap';
 import { existsSync } from 'node:fs';
 import {
-  consoleLog, drbdUp, GUEST_IDS, GUESTS_DIR, guestExec, guestName, guestsDown, guestsUp, labProcesses,
+  drbdUp, GUEST_IDS, GUESTS_DIR, guestExec, guestName, labProcesses,
   migrationAddress, mustGuest, onlineNodes, type GuestId,
-} from './guests.js';
-import { waitFor } from '../lab/lab.js';
+} from '../guests.js';
+import { waitFor } from '../../lab/lab.js';
 
 const both = <T>(fn: (n: GuestId) => Promise<T>): Promise<T[]> => Promise.all(GUEST_IDS.map(fn));
 
-t.test('guest lab: stock kernel, soft-dirty, DRBD, Pacemaker, Ferry; nothing left after down', async (t) => {
-  if (process.getuid?.() !== 0) {
-    t.fail('the guest lab needs root (QEMU with taps in a network namespace, debootstrap)');
-    return;
-  }
-  t.teardown(() => guestsDown());
+export const title = 'guest lab: stock kernel, soft-dirty, DRBD, Pacemaker, Ferry';
 
-  try {
-    const up = await guestsUp();
-    t.pass(`guests up, Ferry installed, cluster online in ${up.ms} ms`);
-    t.comment(up.output.trim());
-  } catch (e) {
-    for (const n of GUEST_IDS) t.comment(`console of ${guestName(n)}:\n${consoleLog(n, 30)}`);
-    throw e;
-  }
-
+export async function run(t: Test): Promise<void> {
   await t.test('each guest runs the stock Debian 6.1 kernel with the lab settings', async (t) => {
     for (const n of GUEST_IDS) {
       t.match(await mustGuest(n, ['uname', '-r']), /^6\.1\.0-\d+-amd64\n$/, `${guestName(n)}: stock bookworm kernel`);
@@ -81,11 +67,11 @@ t.test('guest lab: stock kernel, soft-dirty, DRBD, Pacemaker, Ferry; nothing lef
       t.equal((await mustGuest(n, ['drbdadm', 'role', 'r0'])).trim(), 'Secondary/Secondary', `${guestName(n)}: both Secondary`);
     });
   });
+}
 
-  await t.test('down leaves no QEMU, no mux, no namespace, no directory', async (t) => {
-    await guestsDown();
-    t.same(labProcesses(), [], 'no process of the lab left');
-    t.equal(existsSync('/run/netns/fgl-net'), false, 'netns fgl-net removed');
-    t.equal(existsSync(GUESTS_DIR), false, `${GUESTS_DIR} removed`);
-  });
-});
+/** Run last, after the stage's own guestsDown. */
+export async function checkNothingLeft(t: Test): Promise<void> {
+  t.same(labProcesses(), [], 'no process of the lab left');
+  t.equal(existsSync('/run/netns/fgl-net'), false, 'netns fgl-net removed');
+  t.equal(existsSync(GUESTS_DIR), false, `${GUESTS_DIR} removed`);
+}

@@ -6,14 +6,14 @@
  * 20 ms that the agent's path resolves to a release holding the agent and its lazily loaded bundle, and the
  * container's monitor_cmd stamps every monitor into a file. Passes only if monitors ran during the upgrade, none
  * failed (crm_mon shows no failed action, fail count 0), the path was never missing, the container is the same
- * process, and current and previous point at the new and the old release. Named *.guest.ts: test/guests/run.sh.
+ * process, and current and previous point at the new and the old release. A scenario of the guest stage (test/guests/guest-stage.guest.ts); it runs last, as it upgrades the package.
  */
-import t from 'tap';
+import type { Test } from 'tap';
 import { execa } from 'execa';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { guestExec, guestName, guestsDown, guestsUp, mustGuest, SHARED_DIR, type GuestId } from './guests.js';
-import { REPO } from '../lab/lab.js';
+import { guestExec, guestName, mustGuest, SHARED_DIR, type GuestId } from '../guests.js';
+import { REPO } from '../../lab/lab.js';
 
 const RSC = 'upg1';
 const STAMPS = '/var/tmp/ferry-upgrade-monitors';
@@ -33,11 +33,9 @@ async function stampsOn(n: GuestId): Promise<number[]> {
 }
 const nowIn = async (n: GuestId): Promise<number> => Number((await mustGuest(n, ['date', '+%s%3N'])).trim());
 
-t.test('apt upgrade of ferry under monitors every second: no failed action, the agent path never missing', async (t) => {
-  if (process.getuid?.() !== 0) { t.fail('the guest lab needs root'); return; }
-  t.teardown(() => guestsDown());
-  const up = await guestsUp();
-  t.pass(`guests up with the cluster in ${up.ms} ms`);
+export const title = 'apt upgrade of ferry under monitors every second: no failed action, the agent path never missing';
+
+export async function run(t: Test): Promise<void> {
   const old = (await mustGuest(1, ['dpkg-query', '-W', '-f=${Version}', 'ferry'])).trim();
   t.ok(old, `ferry ${old} installed from its .deb`);
 
@@ -112,4 +110,4 @@ t.test('apt upgrade of ferry under monitors every second: no failed action, the 
     t.equal(count, '2', `${guestName(n)}: two releases kept`);
   }
   t.comment(`monitor stamps during the upgrade on ${guestName(home)}: ${during.length}; polls ${ok}, missing ${missing}`);
-});
+}

@@ -8,14 +8,14 @@
  *     device and the checkpoint, and Pacemaker's recovery resumes it there; the target never becomes Primary;
  *   - the target loses its DRBD link after the source has handed over (demoted): the target has every write, so it
  *     promotes alone and restores; DRBD resyncs the source when the link is back, without a split-brain.
- * Named *.guest.ts: run by test/guests/run.sh (part of npm test).
+ * A scenario of the guest stage (test/guests/guest-stage.guest.ts).
  */
-import t, { type Test } from 'tap';
-import { GUEST_IDS, guestExec, guestName, guestsDown, guestsUp, mustGuest, type GuestId } from './guests.js';
-import { waitFor } from '../lab/lab.js';
+import type { Test } from 'tap';
+import { GUEST_IDS, guestExec, guestName, mustGuest, type GuestId } from '../guests.js';
+import { waitFor } from '../../lab/lab.js';
 import {
   activeOn, agentInGuest, counter, cutDrbdLink, dataSum, drbdCstate, drbdRole, FAULT_CRIU, ID, maintenance, other, settledOn, setFault, setUpDrbdContainer, waitActiveOn, waitResynced, workloadCopies,
-} from './drbd-container.js';
+} from '../drbd-container.js';
 
 /** What every fault must end with: one copy, on `home`, resumed, with the device there and the data intact. */
 async function assertOneCopyOn(t: Test, home: GuestId, before: { value: number; instance: string }, sum: string): Promise<void> {
@@ -44,12 +44,9 @@ async function cleanup(): Promise<void> {
   await settledOn();
 }
 
-t.test('DRBD hand-over faults in the guests: one copy, resumed, data intact', async (t) => {
-  if (process.getuid?.() !== 0) { t.fail('the guest lab needs root'); return; }
-  t.teardown(() => guestsDown());
-  process.env.FERRY_GUESTS_DRBD_MB = '128';
-  const up = await guestsUp();
-  t.pass(`guests up with the cluster in ${up.ms} ms`);
+export const title = 'DRBD hand-over faults in the guests: one copy, resumed, data intact';
+
+export async function run(t: Test): Promise<void> {
   const { home, dataSum: sum, drbd } = await setUpDrbdContainer({ criuBinary: FAULT_CRIU });
   t.pass(drbd);
   const away = other(home);
@@ -121,4 +118,4 @@ t.test('DRBD hand-over faults in the guests: one copy, resumed, data intact', as
     t.same(await activeOn(), [guestName(away)], `Pacemaker finds it on ${guestName(away)} and leaves it there`);
     t.same(await Promise.all(GUEST_IDS.map((n) => workloadCopies(n))), GUEST_IDS.map((n) => (n === away ? 1 : 0)), 'still one copy');
   });
-});
+}
