@@ -129,6 +129,6 @@ say "image $OUT built in $(($(now) - t0)) s (root.img $(du -m --apparent-size "$
 
 # keep this image and the one before it; older ones only take disk space
 ls -dt "$CACHE"/images/*/ 2>/dev/null | tail -n +3 | while read -r old; do
-  [ -e "$old/.complete" ] && rm -rf "$old"
+  if [ -e "$old/.complete" ]; then rm -rf "$old"; fi   # an if: a failed test must not be this script's status
 done
 echo "$OUT"

@@ -94,7 +94,9 @@ mv "$WORK" "$OUT"
 trap - EXIT
 touch "$OUT/.complete"
 say "rootfs $OUT built in $(($(now) - t0)) s ($(du -sm "$OUT/rootfs" | cut -f1) MB)"
-ls -dt "$CACHE"/*/ 2>/dev/null | grep -v "/base/$" | tail -n +3 | while read -r old; do
-  [ -e "$old/.complete" ] && rm -rf "$old"
+# (only the built trees: base/ and debs/ are caches of their own; an if, not a && list: under set -e a last test
+# that fails would end this script with status 1 after a good build, as it did once debs/ was third newest)
+ls -dt "$CACHE"/*/ 2>/dev/null | grep -Ev "/(base|debs)/$" | tail -n +3 | while read -r old; do
+  if [ -e "$old/.complete" ]; then rm -rf "$old"; fi
 done
 done_out
