@@ -26,6 +26,10 @@ export interface LazyDumpRequest extends DumpRequest {
 export interface RestoreRequest {
   imagesDir: string;
   pidFile: string;
+  /** Where the restored tree's root pid is written as soon as it exists (restore-hook.ts), long before pidFile. */
+  rootPidFile?: string;
+  /** CRIU's --action-script (restore-hook.ts's script, which writes rootPidFile). */
+  actionScript?: string;
   externals: readonly string[];
   /** Lazy restore: memory comes from `criu lazy-pages`, whose socket is in this directory. */
   lazyWorkDir?: string;
@@ -79,6 +83,7 @@ export function restoreArgs(r: RestoreRequest): string[] {
   return [
     'restore', '--images-dir', r.imagesDir, '--restore-detached', '--tcp-established',
     '--pidfile', r.pidFile,
+    ...(r.actionScript ? ['--action-script', r.actionScript] : []),
     ...r.externals.flatMap((e) => ['--external', e]),
     ...(r.lazyWorkDir ? ['--lazy-pages', '--work-dir', r.lazyWorkDir] : []),
     ...common('restore.log'),

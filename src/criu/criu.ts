@@ -5,6 +5,7 @@ import { run, type RunResult } from '../util/run.js';
 import { ensurePrivateDir } from '../util/files.js';
 import { runDir } from '../util/run-dir.js';
 import { checkArgs, dumpArgs, finalDumpArgs, preDumpArgs, restoreArgs, type DumpRequest, type PreDumpRequest, type RestoreRequest } from './args.js';
+import { restoreHookPath, ROOT_PID_FILE_ENV } from './restore-hook.js';
 import { parseDumpStats, parseRestoreStats, type DumpStats, type RestoreStats } from './stats.js';
 
 export class CriuError extends Error {
@@ -62,9 +63,12 @@ export class Criu {
    * and nothing of the node's to collide on: with lock 'none' its dumps run at once (an evacuation in parallel).
    */
   // --close: CRIU and the trees it restores must not inherit the lock's descriptor (it would be checkpointed next time)
-  private async serialized(op: string, args: string[], dir: string, log: string, timeoutMs?: number, signal?: AbortSignal, lock: CriuLock = 'node'): Promise<RunResult> {
+  private async serialized(op: string, args: string[], dir: string, log: string, timeoutMs?: number, signal?: AbortSignal, lock: CriuLock = 'node',
+    env?: Record<string, string>): Promise<RunResult> {
     const command = lock === 'node' ? this.lockedCommand(args, timeoutMs) : { file: this.binary, args };
-    const r = await run(command.file, command.args, { allowFailure: true, killTree: true, ...(timeoutMs ? { timeoutMs } : {}), ...(signal ? { signal } : {}) });
+    const r = await run(command.file, command.args, {
+      allowFailure: true, killTree: true, ...(timeoutMs ? { timeoutMs } : {}), ...(signal ? { signal } : {}), ...(env ? { env } : {}),
+    });
     if (r.exitCode === LOCK_BUSY) throw new CriuError(op, r.exitCode, 'not started', LOCK_BUSY_REASON);
     failIfNeeded(op, r, dir, log);
     return r;
@@ -114,8 +118,10 @@ export class Criu {
   }
 
   async restore(request: RestoreRequest, timeoutMs?: number, signal?: AbortSignal): Promise<RestoreStats> {
+    const hooked = request.rootPidFile ? { ...request, actionScript: restoreHookPath() } : request;
+    const env = request.rootPidFile ? { [ROOT_PID_FILE_ENV]: request.rootPidFile } : undefined;
     // with a work dir (lazy restores) CRIU writes its log there
-    const r = await this.serialized('restore', restoreArgs(request), request.lazyWorkDir ?? request.imagesDir, 'restore.log', timeoutMs, signal);
+    const r = await this.serialized('restore', restoreArgs(hooked), request.lazyWorkDir ?? request.imagesDir, 'restore.log', timeoutMs, signal, 'node', env);
     return parseRestoreStats(`${r.stdout}\n${r.stderr}`);
   }
 

@@ -9,10 +9,9 @@ import { StateStore } from '../storage/state-store.js';
 import { heldCheckpoint, RecordStore } from './record.js';
 import type { Answer, CheckpointRequest, HeldRequest } from '../helper/protocol.js';
 import type { CheckpointKeeper } from '../helper/keeper.js';
-import { readFileSync } from 'node:fs';
 import { readJson, removeQuietly } from '../util/files.js';
 import { identityOf, isAlive } from '../util/proc.js';
-import { readLocalRecord, readRestoreIntent } from '../runtime/local-record.js';
+import { readLocalRecord, readRestoreIntent, restoredRootPid } from '../runtime/local-record.js';
 import { incomingDir, retireRoot } from '../storage/file-tree/places.js';
 import type { MigrationRecord } from './record.js';
 import { sweepDirectory } from './image-sweep.js';
@@ -46,13 +45,9 @@ function restoreInterruptedHere(ours: MigrationRecord): boolean {
   if (readLocalRecord(ours.name)) return false;
   const intent = readRestoreIntent(ours.name);
   if (!intent || intent.migrationId !== ours.id) return true;
-  let pid: number;
-  try {
-    pid = Number(readFileSync(intent.pidFile, 'utf8').trim());
-  } catch {
-    return true; // CRIU never wrote it: no tree was made, or CRIU died before saying which
-  }
-  const tree = pid > 0 ? identityOf(pid) : undefined;
+  const pid = restoredRootPid(intent);
+  if (pid === undefined) return true; // CRIU made no tree (its action script names the root as soon as there is one)
+  const tree = identityOf(pid);
   return !(tree && isAlive(tree));
 }
 

@@ -1,7 +1,8 @@
 /**
  * Whether the container runs here and is well, as monitor and probes ask it. Reads only local state (no external
  * command unless monitor_cmd is set), so it stays cheap. A probe ("is it active here?", `firstLook`) needs
- * neither CRIU nor the shared storage and skips monitor_cmd; a dead container is then simply not running here.
+ * neither CRIU nor the shared storage and skips monitor_cmd; a dead container is then simply not running here,
+ * unless it left something that needs a stop (a half-restored tree).
  */
 import { existsSync } from 'node:fs';
 import { statusPath } from '../criu/background-status.js';
@@ -26,7 +27,7 @@ export async function containerHealth(here: ContainerHere, firstLook: boolean): 
     case 'stopped':
       return { state: 'stopped' };
     case 'dead':
-      return firstLook ? { state: 'stopped' } : { state: 'failed', reason: `container ${config.name} failed: ${status.detail}` };
+      return firstLook && !status.leftover ? { state: 'stopped' } : { state: 'failed', reason: `container ${config.name} failed: ${status.detail}` };
     case 'running':
       if (config.storage === 'drbd') {
         const { storageFor } = await import('../storage/lifecycle.js');

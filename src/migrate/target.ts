@@ -47,6 +47,8 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
   let record = start;
   const imagesDir = store.imagesDir(record.id);
   const pidFile = join(runDir(), `${config.name}.restored.pid`);
+  const rootPidFile = join(runDir(), `${config.name}.restored-root.pid`);
+  const removePidFiles = () => { rmSync(pidFile, { force: true }); rmSync(rootPidFile, { force: true }); };
   let restoredPid: number | undefined;
   /** A lazy checkpoint's page server serves one session: once a restore has tried, it cannot be tried again. */
   let lazySpent = false;
@@ -87,8 +89,8 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
         name: 'restore',
         run: async () => {
           await driver.prepareRestore();
-          rmSync(pidFile, { force: true }); // CRIU refuses to write an existing pidfile, after creating the tasks
-          writeRestoreIntent({ name: config.name, pidFile, migrationId: record.id, since: new Date().toISOString(), bootTicks: bootTicksNow() });
+          removePidFiles(); // CRIU refuses to write an existing pidfile, after creating the tasks
+          writeRestoreIntent({ name: config.name, pidFile, rootPidFile, migrationId: record.id, since: new Date().toISOString(), bootTicks: bootTicksNow() });
           logger.info(`restoring ${config.name} from checkpoint ${record.id} (${mode}${record.lazy ? `, memory from ${record.lazy.address}:${record.lazy.port}` : ''})`);
           const restoreDeadline = ctx.deadline.reserve(ROLLBACK_RESERVE_MS);
           lazySpent = record.lazy !== undefined;
@@ -103,7 +105,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           // a lazy restore whose pages stop coming would wait for them until the deadline: give up when lazy-pages does
           const watch = lazyWorkDir ? watchLazyPages(config.name) : undefined;
           const restoreStats = await ctx.criu.restore(
-            { imagesDir, pidFile, externals: (await driver.restoreWiring()).externals, ...(lazyWorkDir ? { lazyWorkDir } : {}) },
+            { imagesDir, pidFile, rootPidFile, externals: (await driver.restoreWiring()).externals, ...(lazyWorkDir ? { lazyWorkDir } : {}) },
             restoreDeadline.bound(), watch?.signal,
           ).finally(() => watch?.stop());
           const restoredAt = Date.now();
@@ -115,7 +117,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
           store.keepFailureLog(record.id, 'restore.log');
           await driver.stop(); // kills whatever CRIU created, found through the restore intent's pidfile
           if (record.lazy) await stopBackground(config.name, 'lazy-pages');
-          rmSync(pidFile, { force: true });
+          removePidFiles();
         },
       },
     ]);
@@ -129,7 +131,7 @@ export async function restoreCheckpoint(ctx: EngineContext, start: MigrationReco
       + (mode === 'resume' && isStopCheckpoint(record) ? '' : '; the checkpoint is kept and resumed by the next start'));
   }
 
-  rmSync(pidFile, { force: true });
+  removePidFiles();
   record = records.update(record, { phase: 'restored' });
   // The container runs here and the record says so: nothing after this may fail the action, or Pacemaker stops a
   // container whose checkpoint is spent and the next start is a fresh one. Each step that fails is logged instead.

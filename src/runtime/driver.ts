@@ -5,7 +5,8 @@ import type { CriuLock } from '../criu/criu.js';
 export type ContainerStatus =
   | { state: 'running'; pid: number; detail: string }
   | { state: 'stopped' }
-  | { state: 'dead'; detail: string };
+  /** `leftover`: something of the container still holds resources here (a half-restored tree) and needs a stop. */
+  | { state: 'dead'; detail: string; leftover?: boolean };
 
 /** How CRIU must treat the container's ties to the node on restore (re-plugging its veth into the bridge). */
 export interface RestoreWiring {

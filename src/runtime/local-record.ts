@@ -3,6 +3,7 @@
  * a reboot exactly like the container does. It pins the container's identity: init PID plus its start time and
  * PID namespace, never a bare PID.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, readJson, removeQuietly, writeJsonAtomic } from '../util/files.js';
 import { runDir } from '../util/run-dir.js';
@@ -24,6 +25,8 @@ export interface LocalRecord {
 export interface RestoreIntent {
   name: string;
   pidFile: string;
+  /** Written by CRIU's action script as soon as the tree's root task exists (src/criu/restore-hook.ts). */
+  rootPidFile?: string;
   migrationId: string;
   since: string;
   /**
@@ -61,6 +64,21 @@ export function writeRestoreIntent(intent: RestoreIntent): void {
   ensurePrivateDir(runDir());
   ensurePrivateDir(intentsDir());
   writeJsonAtomic(intentPath(intent.name), intent);
+}
+
+/**
+ * The root pid of the tree an interrupted restore left, if CRIU got as far as making one: its pidfile, else the
+ * pid its action script wrote early. Callers still check that the process is that tree (born after the intent).
+ */
+export function restoredRootPid(intent: RestoreIntent): number | undefined {
+  for (const file of [intent.pidFile, intent.rootPidFile]) {
+    if (!file) continue;
+    let text: string;
+    try { text = readFileSync(file, 'utf8'); } catch { continue; }
+    const pid = Number(text.trim());
+    if (Number.isInteger(pid) && pid > 0) return pid;
+  }
+  return undefined;
 }
 
 export function removeRestoreIntent(name: string): void {

@@ -87,6 +87,15 @@ export function catchesSignal(pid: number, signal: number): boolean {
 }
 
 /** True when the process is the init (PID 1) of a PID namespace below ours, as a container's init is. */
+/** A process's arguments, NUL-separated as the kernel keeps them ('' when gone or unreadable). */
+export function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 export function isPidNamespaceInit(pid: number): boolean {
   try {
     const m = /^NSpid:\s*(.+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -51,6 +51,9 @@ t.test('restore: detached, with TCP connections, the pidfile and every external'
   t.same(externals, RESTORE.externals, 'each external as its own --external, in order');
   t.notOk(restoreArgs({ ...RESTORE, externals: [] }).includes('--external'), 'none when there are none');
   t.notOk(args.includes('--tree'), 'restore takes no tree');
+  t.notOk(args.includes('--action-script'), 'no action script unless asked');
+  t.equal(valueOf(restoreArgs({ ...RESTORE, actionScript: '/run/ferry/criu-restore-hook' }), '--action-script'), '/run/ferry/criu-restore-hook',
+    'the action script that names the root task early');
 });
 
 t.test('paths with spaces or shell syntax stay single arguments', async (t) => {

@@ -2,10 +2,9 @@
 import type { Config } from '../../settings/params.js';
 import type { ContainerDriver, ContainerStatus, RestoreWiring } from '../driver.js';
 import {
-  readLocalRecord, readRestoreIntent, removeLocalRecord, removeRestoreIntent, writeLocalRecord, type LocalRecord, type RestoreIntent,
+  readLocalRecord, readRestoreIntent, removeLocalRecord, removeRestoreIntent, restoredRootPid, writeLocalRecord, type LocalRecord, type RestoreIntent,
 } from '../local-record.js';
-import { identityOf, isAlive, isPidNamespaceInit, namespaceOf, startedAtMs } from '../../util/proc.js';
-import { readFileSync } from 'node:fs';
+import { commandLineOf, identityOf, isAlive, isPidNamespaceInit, namespaceOf, startedAtMs } from '../../util/proc.js';
 
 /** What the native driver runs on a node: namespaces, the container's hostname, its network. */
 const NATIVE_PROGRAMS = ['unshare', 'nsenter', 'setsid', 'ip', 'hostname'];
@@ -27,32 +26,36 @@ export class NativeDriver implements ContainerDriver {
   }
 
   status(): ContainerStatus {
-    const record = readLocalRecord(this.config.name) ?? this.recordFromInterruptedRestore();
+    const record: (LocalRecord & { halfRestored?: boolean }) | undefined = readLocalRecord(this.config.name) ?? this.recordFromInterruptedRestore();
     if (!record) return { state: 'stopped' };
+    if (isAlive(record) && record.halfRestored) {
+      // not the container: a task CRIU forked for it and never finished (it holds the container's namespaces,
+      // its address among them); failed even to a probe, so that Pacemaker stops it here
+      return { state: 'dead', leftover: true, detail: `a restore interrupted here left a half-restored tree (pid ${record.pid}); stop removes it` };
+    }
     if (isAlive(record)) return { state: 'running', pid: record.pid, detail: `init pid ${record.pid} (${record.origin} ${record.since})` };
     return { state: 'dead', detail: `its init (pid ${record.pid}) has exited` };
   }
 
   /**
    * A restore interrupted before its record was written (the agent was killed) may still have left a running
-   * tree: CRIU's pidfile says which. Adopting it here keeps probes truthful.
+   * tree: CRIU's pidfile says which, or before CRIU got to write it, its action script did. Adopting it here
+   * keeps probes truthful.
    */
-  private recordFromInterruptedRestore(): LocalRecord | undefined {
+  private recordFromInterruptedRestore(): (LocalRecord & { halfRestored?: boolean }) | undefined {
     const intent = readRestoreIntent(this.config.name);
-    if (!intent) return undefined;
-    let pid: number;
-    try {
-      pid = Number(readFileSync(intent.pidFile, 'utf8').trim());
-    } catch {
-      return undefined;
-    }
-    const id = Number.isInteger(pid) && pid > 0 ? identityOf(pid) : undefined;
+    const pid = intent ? restoredRootPid(intent) : undefined;
+    if (!intent || pid === undefined) return undefined;
+    const id = identityOf(pid);
     const pidNamespace = id ? namespaceOf(pid, 'pid') : undefined;
     if (!id || !pidNamespace) return undefined;
     // a stale pidfile may name a reused PID: only a namespace init born after the restore began is ours (told by
     // the boot clock both are counted in; the wall clock only for an intent written before it was recorded)
     if (!isPidNamespaceInit(pid) || !bornAfter(id.startTime, intent)) return undefined;
-    return this.recordFor(id.pid, id.startTime, pidNamespace, 'restore', undefined);
+    // CRIU killed before it made the task the container's: the task still runs CRIU, whose command line names the
+    // pidfile of this very restore
+    const halfRestored = commandLineOf(pid).includes(intent.pidFile);
+    return { ...this.recordFor(id.pid, id.startTime, pidNamespace, 'restore', undefined), ...(halfRestored ? { halfRestored } : {}) };
   }
 
   private recordFor(pid: number, startTime: number, pidNamespace: string, origin: LocalRecord['origin'],
@@ -98,6 +101,8 @@ export class NativeDriver implements ContainerDriver {
   async prepareRestore(): Promise<void> {
     const status = this.status();
     if (status.state === 'running') throw new Error(`${this.config.name} is already running here (${status.detail})`);
+    // what an interrupted restore left (a half-restored tree holds the container's namespaces) goes first
+    if (status.state === 'dead') await this.stop();
     this.forget();
     const { removeHostInterface } = await import('./network.js');
     await removeHostInterface(await this.hostInterface()); // a stale one would make CRIU's veth creation fail
