@@ -73,6 +73,11 @@ async function resumedFromCheckpoint(here: ContainerHere, config: Config): Promi
     if (record && (record.phase === 'dumped' || record.phase === 'restoring')) {
       logger.warning(`not resuming checkpoint ${record.id}: ${pending.resume ? '' : pending.why}; setting it aside and starting afresh`);
       engine.records.setAside(record, 'set aside by start', config.keep_images);
+    } else if (record?.phase === 'dumping') {
+      // the source died (or its agent was killed) before the dump completed: there is no state to resume
+      logger.notice(`starting ${config.name} afresh: the dump of migration ${record.id} on ${record.source} never completed, no checkpoint to resume`);
+    } else if (record?.phase === 'restored') {
+      logger.info(`starting ${config.name} afresh: the last migration (${record.id}) was restored${record.restoredOn ? ` on ${record.restoredOn}` : ''}, its checkpoint spent`);
     }
     if (config.storage === 'none') await refuseIfHeldElsewhere(engine);
     return false;

@@ -10,6 +10,8 @@ export interface ContainerResource {
   stopTimeoutS?: number;
   /** false: Pacemaker moves it by stop and start (the cold move benchmarks compare against). */
   allowMigrate?: boolean;
+  /** More meta attributes (multiple-active, ...). */
+  meta?: Record<string, string>;
 }
 
 const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -20,7 +22,9 @@ export function primitiveXml(r: ContainerResource): string {
   const mig = r.migrateTimeoutS ?? 120;
   return `<primitive id="${r.id}" class="ocf" provider="ferry" type="container">`
     + `<instance_attributes id="${r.id}-params">${nv}</instance_attributes>`
-    + `<meta_attributes id="${r.id}-meta"><nvpair id="${r.id}-m-am" name="allow-migrate" value="${r.allowMigrate === false ? 'false' : 'true'}"/></meta_attributes>`
+    + `<meta_attributes id="${r.id}-meta"><nvpair id="${r.id}-m-am" name="allow-migrate" value="${r.allowMigrate === false ? 'false' : 'true'}"/>`
+    + Object.entries(r.meta ?? {}).map(([k, v]) => `<nvpair id="${r.id}-m-${k}" name="${k}" value="${attr(v)}"/>`).join('')
+    + '</meta_attributes>'
     + '<operations>'
     + `<op id="${r.id}-monitor" name="monitor" interval="${r.monitorIntervalS ?? 5}s" timeout="20s"/>`
     + `<op id="${r.id}-start" name="start" interval="0s" timeout="120s"/>`

@@ -8,6 +8,10 @@
 #   lab.sh status          what is up
 #   lab.sh logs N [LINES]  tail of node N's pacemaker log
 #   lab.sh helper N start|stop   (re)start or SIGKILL node N's `ferry serve`
+#   lab.sh power-off N     node N dies as if its power were cut: every process of its namespaces (its containers
+#                          too) SIGKILLed, its links down; the lab's fence agent does this for Pacemaker
+#   lab.sh power-on N      node N boots again: fresh /run, corosync, pacemaker and ferry serve, rejoins the cluster
+#   lab.sh power-state N   on | off
 #
 # Layout. Netns ferry-n1 / ferry-n2 are the nodes, ferry-cl the client. Each node has a bridge br0 (its
 # containers plug in there); veth bc0<->bc0 joins the two bridges into one L2 segment 10.78.0.0/24 (node1 .1,
@@ -20,6 +24,10 @@
 # Corosync state, /etc/hosts and OCF tree; everything for the node is entered with nsenter -t ANCHOR -n -m -u
 # (never `ip netns exec`, which makes a fresh mount namespace per call).
 #
+# Fencing: with FERRY_LAB_FENCING=1, `up` makes a real fence device (test/lab/fence_ferrylab, stonith:fence_ferrylab
+# in the CIB, seen by each node through an overlay on /usr/sbin) and sets stonith-enabled=true: a node that is
+# lost is powered off by the survivor's fencer before Pacemaker recovers its resources.
+#
 # Environment: FERRY_LAB_DIR (default /tmp/ferry-lab), FERRY_LAB_NS (namespace prefix, default ferry),
 # FERRY_LAB_UP_TIMEOUT (s, default 60),
 # FERRY_LAB_STOP_TIMEOUT (s, default 60: pacemaker stops its resources before it exits).
@@ -30,6 +38,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 B=${FERRY_LAB_DIR:-/tmp/ferry-lab}
 UP_TIMEOUT=${FERRY_LAB_UP_TIMEOUT:-60}
 STOP_TIMEOUT=${FERRY_LAB_STOP_TIMEOUT:-60}
+FENCING=${FERRY_LAB_FENCING:-0}
 # FERRY_LAB_NS: a prefix of the lab's namespace names, so two labs (two checkouts) can run side by side
 NS_PREFIX=${FERRY_LAB_NS:-ferry}
 NS1=$NS_PREFIX-n1 NS2=$NS_PREFIX-n2 NSC=$NS_PREFIX-cl
@@ -223,19 +232,30 @@ logging {
   timestamp: on
 }
 EOC
-  # Seeded CIB: the first DC election otherwise waits the default 20 s dc-deadtime; no fencing device exists;
-  # and a two-node lab must keep running resources when one node is gone. An unsigned cib.xml is accepted.
+  # Seeded CIB: the first DC election otherwise waits the default 20 s dc-deadtime; fencing only with a device
+  # (FERRY_LAB_FENCING=1); and a two-node lab must keep running resources when one node is gone. An unsigned
+  # cib.xml is accepted.
+  STONITH=false FENCE_DEVICE=''
+  if [ "$FENCING" = 1 ]; then
+    STONITH=true
+    FENCE_DEVICE="<primitive id=\"fence-lab\" class=\"stonith\" type=\"fence_ferrylab\"><instance_attributes id=\"fence-lab-params\">\
+<nvpair id=\"fence-lab-hosts\" name=\"pcmk_host_list\" value=\"node1 node2\"/>\
+<nvpair id=\"fence-lab-sh\" name=\"lab_sh\" value=\"$HERE/lab.sh\"/>\
+<nvpair id=\"fence-lab-dir\" name=\"lab_dir\" value=\"$B\"/>\
+<nvpair id=\"fence-lab-ns\" name=\"lab_ns\" value=\"$NS_PREFIX\"/></instance_attributes>\
+<operations><op id=\"fence-lab-monitor\" name=\"monitor\" interval=\"60s\"/></operations></primitive>"
+  fi
   cat > "$D/lib-pacemaker/cib/cib.xml" <<EOX
 <cib crm_feature_set="3.16.1" validate-with="pacemaker-3.8" epoch="1" num_updates="0" admin_epoch="0">
   <configuration>
     <crm_config>
       <cluster_property_set id="cib-bootstrap-options">
         <nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>
-        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>
+        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="$STONITH"/>
         <nvpair id="opt-no-quorum-policy" name="no-quorum-policy" value="ignore"/>
       </cluster_property_set>
     </crm_config>
-    <nodes/><resources/><constraints/>
+    <nodes/><resources>$FENCE_DEVICE</resources><constraints/>
   </configuration>
   <status/>
 </cib>
@@ -274,7 +294,9 @@ if [ -d /var/log/cluster ]; then mount --bind "$D/log-cluster" /var/log/cluster;
 mount --bind "$B/resource.d" /usr/lib/ocf/resource.d
 mount --bind "$D/hosts" /etc/hosts
 mount --bind "$D/lib-ferry" /var/lib/ferry
+if [ -d "$B/sbin" ]; then mount -t overlay overlay -o "lowerdir=$B/sbin:/usr/sbin" /usr/sbin; fi
 readlink /proc/$$/ns/mnt > "$D/mntns"
+readlink /proc/$$/ns/net > "$D/netns"
 echo $$ > "$D/anchor.pid"
 exec sleep infinity'
 
@@ -288,7 +310,8 @@ start_anchor() {
 daemon() {
   N=$1 name=$2; shift 2; a=$(anchor "$N") || return 1
   # shellcheck disable=SC2086
-  setsid env -i $DAEMON_ENV "$@" </dev/null >"$B/node$N/$name.out" 2>&1 &
+  # appended: a node powered on again keeps its earlier log
+  setsid env -i $DAEMON_ENV "$@" </dev/null >>"$B/node$N/$name.out" 2>&1 &
   echo $! > "$B/node$N/$name.pid"
 }
 
@@ -341,6 +364,7 @@ cmd_up() {
   "$REPO/bin/ferry" keygen --authkey "$B/authkey" >/dev/null || die "ferry keygen failed"
   make_net || fail_up "network setup failed"
   make_ocf_tree || fail_up "OCF tree copy failed"
+  if [ "$FENCING" = 1 ]; then mkdir -p "$B/sbin" && install -m 0755 "$HERE/fence_ferrylab" "$B/sbin/fence_ferrylab" || fail_up "fence agent"; fi
   for n in 1 2; do make_node_files $n || fail_up "node$n files"; start_anchor $n; done
   for n in 1 2; do wait_until 10 anchor $n >/dev/null || fail_up "node$n anchor did not come up"; done
   for n in 1 2; do daemon $n corosync nsenter -t "$(anchor $n)" -n -m -u --wd=/ corosync -f; done
@@ -354,6 +378,52 @@ cmd_up() {
   for n in 1 2; do wait_until 10 helper_ready $n || fail_up "ferry serve on node$n did not start"; done
   t1=$(now_ms)
   echo "lab up in $(( (t1 - t0) / 1000 )).$(( (t1 - t0) % 1000 / 100 )) s ($B)"
+}
+
+# ---------------------------------------------------------------------------------------------------- power
+# The node's own addresses go and come back; its bridge stays up, because node1's bridge is also the lab's switch
+# (the client and node2 reach each other through it), as a switch port stays up when the host behind it dies.
+# Down is done through the node's anchor, so that the fencer can run it from inside the other node (whose /run,
+# private, has no /run/netns); up only ever runs on the host.
+node_links() {
+  if [ "$2" = down ]; then
+    a=$(anchor "$1") || return 0
+    nsenter -t "$a" -n ip addr flush dev br0; nsenter -t "$a" -n ip link set mn0 down
+  else
+    ns=$(node_ns "$1"); ip -n "$ns" addr add "10.78.0.$1/24" dev br0 2>/dev/null; ip -n "$ns" link set mn0 up
+  fi
+  true
+}
+
+# Node N's power cut: its addresses gone first (nothing more leaves it), then every process of its mount or network
+# namespace SIGKILLed (its anchor too: the mount namespace, /run with it, is gone as after a reboot)
+power_off() {
+  N=$1
+  node_links "$N" down
+  MNTNS=$(cat "$B/node$N/mntns" 2>/dev/null); NETNS=$(cat "$B/node$N/netns" 2>/dev/null); SPARE=$(ancestors)
+  for round in 1 2 3; do
+    left=$(lab_pids); [ -z "$left" ] && break
+    kill -KILL $left 2>/dev/null; sleep 0.2
+  done
+  wait_until 5 no_lab_pids || { say "node$N: processes left after power-off: $(lab_pids | tr '\n' ' ')"; return 1; }
+  rm -f "$B/node$N/anchor.pid" "$B/node$N/mntns"
+  say "node$N powered off"
+}
+
+power_on() {
+  N=$1
+  anchor "$N" >/dev/null && { say "node$N is on"; return 0; }
+  node_links "$N" up
+  start_anchor "$N"
+  wait_until 10 anchor "$N" >/dev/null || fail_up "node$N anchor did not come up"
+  daemon "$N" corosync nsenter -t "$(anchor "$N")" -n -m -u --wd=/ corosync -f
+  wait_until 20 corosync_ready "$N" || fail_up "corosync on node$N did not start"
+  daemon "$N" pacemakerd env PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_logfacility=none \
+    nsenter -t "$(anchor "$N")" -n -m -u --wd=/ pacemakerd
+  helper_start "$N"
+  wait_until "$UP_TIMEOUT" cluster_online || fail_up "node$N did not rejoin within ${UP_TIMEOUT} s"
+  wait_until 10 helper_ready "$N" || fail_up "ferry serve on node$N did not start"
+  say "node$N powered on, back in the cluster"
 }
 
 # ---------------------------------------------------------------------------------------------------- misc
@@ -400,6 +470,14 @@ case $cmd in
       start) helper_stop "$1"; helper_start "$1"; wait_until 10 helper_ready "$1" || die "ferry serve on node$1 did not start" ;;
       stop) helper_stop "$1" ;;
       *) die "usage: $0 helper N start|stop" ;;
+    esac ;;
+  power-off|power-on|power-state)
+    case ${1:-} in 1|2) ;; *) die "usage: $0 $cmd 1|2" ;; esac
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    case $cmd in
+      power-off) power_off "$1" ;;
+      power-on) power_on "$1" ;;
+      power-state) if anchor "$1" >/dev/null; then echo on; else echo off; fi ;;
     esac ;;
   logs)
     case ${1:-} in 1|2) ;; *) die "usage: $0 logs 1|2 [LINES]" ;; esac

@@ -96,10 +96,13 @@ export class LabError extends Error {
   }
 }
 
-/** Builds the lab from scratch (removing leftovers first); resolves when both nodes are online. */
-export async function labUp(opts: { timeoutMs?: number } = {}): Promise<{ ms: number; output: string }> {
+/**
+ * Builds the lab from scratch (removing leftovers first); resolves when both nodes are online. `fencing`: with a
+ * real fence device and stonith-enabled=true (lab.sh, FERRY_LAB_FENCING).
+ */
+export async function labUp(opts: { timeoutMs?: number; fencing?: boolean } = {}): Promise<{ ms: number; output: string }> {
   const started = performance.now();
-  const r = await labSh(['up'], { timeoutMs: opts.timeoutMs ?? 150_000 });
+  const r = await labSh(['up'], { timeoutMs: opts.timeoutMs ?? 150_000, ...(opts.fencing ? { env: { FERRY_LAB_FENCING: '1' } } : {}) });
   if (r.exitCode !== 0) throw new LabError('lab.sh up', r);
   return { ms: Math.round(performance.now() - started), output: r.stdout };
 }
@@ -108,6 +111,22 @@ export async function labUp(opts: { timeoutMs?: number } = {}): Promise<{ ms: nu
 export async function labDown(opts: { timeoutMs?: number } = {}): Promise<void> {
   const r = await labSh(['down'], { timeoutMs: opts.timeoutMs ?? 150_000 });
   if (r.exitCode !== 0) throw new LabError('lab.sh down', r);
+}
+
+/** Node N dies as if its power were cut (every process of it SIGKILLed, its addresses gone): lab.sh power-off. */
+export async function powerOff(node: NodeId): Promise<void> {
+  const r = await labSh(['power-off', String(node)], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new LabError(`lab.sh power-off ${node}`, r);
+}
+
+/** Node N boots again and rejoins the cluster (fresh /run, corosync, pacemaker, ferry serve). */
+export async function powerOn(node: NodeId): Promise<void> {
+  const r = await labSh(['power-on', String(node)], { timeoutMs: 150_000 });
+  if (r.exitCode !== 0) throw new LabError(`lab.sh power-on ${node}`, r);
+}
+
+export async function powerState(node: NodeId): Promise<'on' | 'off'> {
+  return (await labSh(['power-state', String(node)], { timeoutMs: 30_000 })).stdout.trim() === 'on' ? 'on' : 'off';
 }
 
 export async function labStatus(): Promise<string> {

@@ -57,13 +57,14 @@ export interface RunningClient {
  * Tests stop it once what they watch is over, so a slow machine never ends the session before the migration it
  * is meant to witness: `seconds` is only a bound.
  */
-export function startClient(ip: string, seconds: number, tag: string): RunningClient {
+export function startClient(ip: string, seconds: number, tag: string, opts: { replyTimeoutS?: number } = {}): RunningClient {
   const logFile = join(LAB_DIR, `client-${tag}.jsonl`);
   const summaryFile = join(LAB_DIR, `client-${tag}.json`);
   const stopFile = join(LAB_DIR, `client-${tag}.stop`);
   for (const f of [summaryFile, logFile, stopFile]) rmSync(f, { force: true });
   let finished = false;
-  const done = clientExec('/usr/bin/python3', [join(WORKLOAD_DIR, 'client.py'), ip, String(seconds), logFile, summaryFile, '--stop-file', stopFile],
+  const done = clientExec('/usr/bin/python3', [join(WORKLOAD_DIR, 'client.py'), ip, String(seconds), logFile, summaryFile, '--stop-file', stopFile,
+    ...(opts.replyTimeoutS ? ['--reply-timeout', String(opts.replyTimeoutS)] : [])],
     { timeoutMs: (seconds + 60) * 1000 }).then(() => JSON.parse(readFileSync(summaryFile, 'utf8')) as ClientSummary)
     .finally(() => { finished = true; });
   return { done, summaryFile, logFile, stop: () => writeFileSync(stopFile, ''), ended: () => finished };

@@ -1,0 +1,174 @@
+/**
+ * #14, node crashes under real fencing: the lab runs with a fence device (test/lab/fence_ferrylab, driven by
+ * Pacemaker's fencer) and stonith-enabled=true. A node is powered off (lab.sh power-off: every process of it,
+ * its containers too, SIGKILLed, its addresses gone) at a chosen point of a live migration under
+ * `crm_resource --move`, with a TCP client connected. The survivor's fencer must fence the lost node, and the
+ * container must end on exactly one surviving node: the same process with its counter continued where a complete
+ * checkpoint existed, a fresh start, said in the log, where none did. The dead node then boots again, and after a
+ * cleanup crm_mon shows no failure and the container where it was.
+ * The points are held by the lab's CRIU wrapper (dump-slow, restore-slow: 30 s pauses) or watched in the record.
+ */
+import t from 'tap';
+import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  crm, failedActions, labDown, labUp, nodeExec, pacemakerLog, powerOff, powerOn, powerState, resourceNodes, SHARED_DIR, waitFor, type NodeId,
+} from '../lab/lab.js';
+import { createResource, move, settled, standby } from '../lab/cluster.js';
+import { setFault, useFaultWrapper } from '../lab/faults.js';
+import { containerResource, counterFile, criuForTests, readCounter, startClient, waitReplies, type Counter } from '../lab/scenario.js';
+
+let wrapper = '';
+
+t.before(async () => {
+  if (process.getuid?.() !== 0) throw new Error('these tests need root');
+  wrapper = useFaultWrapper(await criuForTests());
+});
+// FERRY_LAB_KEEP=1 leaves the last lab up for inspection (its logs under FERRY_LAB_DIR)
+t.teardown(async () => { if (!process.env.FERRY_LAB_KEEP) await labDown(); });
+
+/** Each point from a freshly built lab (about 5 s): no scenario inherits a node that was power-cycled. */
+async function freshCluster(): Promise<void> {
+  await labUp({ fencing: true });
+  // a container stays where it runs unless moved: without stickiness the default placement spreads resources, and
+  // would move it back across once the move's constraint is cleared
+  await crm(1, ['crm_attribute', '--type', 'rsc_defaults', '--name', 'resource-stickiness', '--update', '100']);
+}
+
+const other = (n: NodeId): NodeId => (n === 1 ? 2 : 1);
+
+/** The workload's processes, from the host (a powered-off node cannot be asked). */
+async function copies(id: string): Promise<number> {
+  const r = await execa('pgrep', ['-f', `^/usr/bin/python3 .*${counterFile(id)}`], { reject: false });
+  return r.stdout.split('\n').filter(Boolean).length;
+}
+
+async function fencedBy(survivor: NodeId, victim: NodeId): Promise<string> {
+  return waitFor(async () => {
+    const r = await nodeExec(survivor, 'stonith_admin', ['--history', `node${victim}`]);
+    return /reboot of node\d successful|off of node\d successful/.exec(r.stdout)?.[0];
+  }, { what: `node${victim} fenced`, timeoutMs: 90_000, intervalMs: 500 });
+}
+
+/** Pacemaker idle, as the survivor sees it, with the resource active on exactly one node. */
+async function settledOnOne(survivor: NodeId, id: string): Promise<string[]> {
+  return waitFor(async () => {
+    const where = await resourceNodes(survivor, id);
+    return where.length === 1 && (await settled()) ? where : undefined;
+  }, { what: `${id} active on one node, cluster idle`, timeoutMs: 180_000, intervalMs: 500 });
+}
+
+const phaseOf = (id: string): string => {
+  try { return (JSON.parse(readFileSync(join(SHARED_DIR, id, 'migration.json'), 'utf8')) as { phase: string }).phase; } catch { return ''; }
+};
+
+interface Point {
+  name: string;
+  victim: NodeId;
+  /** Sets up the hold (a fault) and resolves once the migration has reached the point. */
+  reach(id: string): Promise<void>;
+  /** Whether a complete checkpoint exists when the victim dies: resumed, else a fresh start. */
+  resumes: boolean;
+  /** The line of the survivor's log that says what became of the container. */
+  said: RegExp;
+}
+
+const reachedFault = (node: NodeId, fault: 'dump-slow' | 'restore-slow') => waitFor(async () =>
+  ((await nodeExec(node, 'test', ['-e', `/run/ferry-fault/${fault}.reached`])).exitCode === 0 ? true : undefined),
+{ what: `${fault} reached on node${node}`, timeoutMs: 90_000, intervalMs: 100 });
+
+const POINTS: Point[] = [
+  {
+    name: 'the source dies during the dump',
+    victim: 1,
+    reach: async (id) => { await setFault(1, 'dump-slow', true); await move(id, 'node2'); await reachedFault(1, 'dump-slow'); },
+    resumes: false,
+    said: /afresh: the dump of migration \S+ on node1 never completed/,
+  },
+  {
+    name: 'the source dies after its dump, before the target restored',
+    victim: 1,
+    reach: async (id) => { await setFault(2, 'restore-slow', true); await move(id, 'node2'); await reachedFault(2, 'restore-slow'); },
+    resumes: true,
+    said: /restoring \S+ from checkpoint \S+ \(migrate/,
+  },
+  {
+    name: 'the target dies during the restore',
+    victim: 2,
+    reach: async (id) => { await setFault(2, 'restore-slow', true); await move(id, 'node2'); await reachedFault(2, 'restore-slow'); },
+    resumes: true,
+    said: /resuming \S+ from checkpoint \S+ of an unfinished migration/,
+  },
+  {
+    name: 'the target dies after it restored, before migrate_from returned',
+    victim: 2,
+    reach: async (id) => {
+      await move(id, 'node2');
+      await waitFor(() => (phaseOf(id) === 'restored' ? true : undefined), { what: `${id} restored on node2`, timeoutMs: 90_000, intervalMs: 20 });
+    },
+    resumes: false,
+    said: /afresh: the last migration \(\S+\) was restored on node2, its checkpoint spent/,
+  },
+];
+
+for (const [i, point] of POINTS.entries()) {
+  t.test(`${point.name}: fenced, then on one surviving node${point.resumes ? ', the same process' : ', started afresh'}`, async (t) => {
+    const id = `crash${i}`;
+    const ip = `10.78.0.${70 + i}`;
+    const survivor = other(point.victim);
+    await freshCluster();
+    // stop_unexpected: a node lost mid-migration leaves Pacemaker unsure whether the container is on the source
+    // or the target; the default (stop_start) then restarts the one that completed the move, losing its state
+    // started on node1 from the first (node2 in standby meanwhile) rather than moved there: a move straight back
+    // after a move to node1 once found node2's helper not answering (SYNs unanswered for seconds; open in #14)
+    await standby('node2', true);
+    await createResource({ ...containerResource(id, ip, wrapper, { stop_timeout: '3' }), meta: { 'multiple-active': 'stop_unexpected' } });
+    await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 90_000 });
+    await standby('node2', false);
+    await waitFor(() => ((readCounter(counterFile(id))?.value ?? 0) > 2 ? true : undefined), { what: `${id}'s counter`, timeoutMs: 20_000 });
+    // the holds freeze the container for 30 s and more: the client waits for a reply as long as TCP retries
+    const client = startClient(ip, 600, id, { replyTimeoutS: 120 });
+    t.teardown(() => client.stop());
+    await waitReplies(client, 20);
+    // the probes of the new resource done: a move while one is pending is refused ("Multiple items match request")
+    await waitFor(async () => ((await settled()) ? true : undefined), { what: 'cluster idle', timeoutMs: 60_000, intervalMs: 200 });
+    const before = readCounter(counterFile(id)) as Counter;
+
+    await point.reach(id);
+    await powerOff(point.victim);
+    // a hold already under way goes on; no later operation of the survivor's must be held
+    await setFault(survivor, 'restore-slow', false);
+    t.equal(await powerState(point.victim), 'off', `node${point.victim} powered off ${point.name.replace(/^the \w+ dies /, '')}`);
+    t.pass(`the fencer: ${await fencedBy(survivor, point.victim)}`);
+
+    const where = await settledOnOne(survivor, id);
+    t.same(where, [`node${survivor}`], `Pacemaker runs ${id} on node${survivor} only`);
+    t.equal(await copies(id), 1, 'exactly one copy of the workload exists');
+    const after = await waitFor(() => { const c = readCounter(counterFile(id)); return c && (c.instance !== before.instance || c.value > before.value) ? c : undefined; },
+      { what: `${id}'s counter written since`, timeoutMs: 30_000, intervalMs: 200 });
+    if (point.resumes) {
+      t.equal(after.instance, before.instance, 'the same process: resumed from its complete checkpoint');
+      t.ok(after.value > before.value, `the counter continued (${before.value} -> ${after.value})`);
+    } else {
+      t.not(after.instance, before.instance, 'a fresh start: no complete checkpoint existed');
+    }
+    t.match(await pacemakerLog(survivor, 400), point.said, `node${survivor}'s log says so`);
+    client.stop();
+    const c = await client.done.catch(() => undefined);
+    if (point.resumes) t.same(c?.errors ?? ['no client summary'], [], 'the TCP session survived the crash and the move');
+    t.comment(`client: ${c?.replies ?? '?'} replies, longest pause ${c?.max_gap_ms ?? '?'} ms, errors ${JSON.stringify(c?.errors ?? [])}`);
+
+    // the dead node boots again; a cleanup, and the cluster is clean with the container where it is (the move's
+    // constraint cleared first, or Pacemaker would move it back to a target that came back)
+    await crm(survivor, ['crm_resource', '--clear', '--resource', id]);
+    await powerOn(point.victim);
+    await crm(survivor, ['crm_resource', '--cleanup']);
+    t.same(await settledOnOne(survivor, id), [`node${survivor}`], `after node${point.victim} is back and a cleanup: still on node${survivor} only`);
+    t.equal(await copies(id), 1, 'still one copy');
+    t.same(await failedActions(survivor), [], 'crm_mon: no failed actions');
+    await crm(survivor, ['crm_resource', '--resource', id, '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped']);
+    await waitFor(async () => ((await resourceNodes(survivor, id)).length === 0 ? true : undefined), { what: `${id} stopped`, timeoutMs: 60_000 });
+    await crm(survivor, ['cibadmin', '--delete', '--xml-text', `<primitive id="${id}"/>`]);
+  });
+}
