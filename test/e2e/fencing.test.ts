@@ -59,8 +59,9 @@ async function settledOnOne(survivor: NodeId, id: string): Promise<string[]> {
   }, { what: `${id} active on one node, cluster idle`, timeoutMs: 180_000, intervalMs: 500 });
 }
 
-const phaseOf = (id: string): string => {
-  try { return (JSON.parse(readFileSync(join(SHARED_DIR, id, 'migration.json'), 'utf8')) as { phase: string }).phase; } catch { return ''; }
+/** The resource's last migration record (id and phase), as the shared state_dir holds it. */
+const recordOf = (id: string): { id: string; phase: string } | undefined => {
+  try { return JSON.parse(readFileSync(join(SHARED_DIR, id, 'migration.json'), 'utf8')) as { id: string; phase: string }; } catch { return undefined; }
 };
 
 interface Point {
@@ -104,8 +105,11 @@ const POINTS: Point[] = [
     name: 'the target dies after it restored, before migrate_from returned',
     victim: 2,
     reach: async (id) => {
+      const earlier = recordOf(id)?.id;
       await move(id, 'node2');
-      await waitFor(() => (phaseOf(id) === 'restored' ? true : undefined), { what: `${id} restored on node2`, timeoutMs: 90_000, intervalMs: 20 });
+      // this move's record, not an earlier one's (a stale "restored" would cut the power before the move began)
+      await waitFor(() => { const r = recordOf(id); return r && r.id !== earlier && r.phase === 'restored' ? true : undefined; },
+        { what: `${id} restored on node2`, timeoutMs: 90_000, intervalMs: 20 });
     },
     resumes: false,
     said: /afresh: the last migration \(\S+\) was restored on node2, its checkpoint spent/,
@@ -120,8 +124,7 @@ for (const [i, point] of POINTS.entries()) {
     await freshCluster();
     // stop_unexpected: a node lost mid-migration leaves Pacemaker unsure whether the container is on the source
     // or the target; the default (stop_start) then restarts the one that completed the move, losing its state
-    // started on node1 from the first (node2 in standby meanwhile) rather than moved there: a move straight back
-    // after a move to node1 once found node2's helper not answering (SYNs unanswered for seconds; open in #14)
+    // started on node1 from the first (node2 in standby meanwhile): the move under test is its first
     await standby('node2', true);
     await createResource({ ...containerResource(id, ip, wrapper, { stop_timeout: '3' }), meta: { 'multiple-active': 'stop_unexpected' } });
     await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 90_000 });

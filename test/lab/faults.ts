@@ -15,8 +15,9 @@ export function useFaultWrapper(realCriu: string): string {
 export async function setFault(node: NodeId, fault: Fault, on: boolean): Promise<void> {
   const path = `/run/ferry-fault/${fault}`;
   const r = on
-    ? await nodeExec(node, 'sh', ['-c', 'mkdir -p /run/ferry-fault && touch "$1"', 'sh', path])
-    : await nodeExec(node, 'rm', ['-f', path]);
+    // the ".reached" marker of an earlier use goes too: a test waiting for it must see this use's
+    ? await nodeExec(node, 'sh', ['-c', 'mkdir -p /run/ferry-fault && rm -f "$1.reached" && touch "$1"', 'sh', path])
+    : await nodeExec(node, 'rm', ['-f', path, `${path}.reached`]);
   if (r.exitCode !== 0) throw new Error(`could not ${on ? 'set' : 'clear'} fault ${fault} on node${node}: ${r.stderr}`);
 }
 
