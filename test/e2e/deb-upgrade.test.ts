@@ -9,7 +9,7 @@
  * container's monitor_cmd stamps every monitor. Passes only if monitors ran during the installs, none failed
  * (crm_mon, fail count), the path was never missing, the container kept its process, and current/previous
  * name the new and the old release.
- * (The guest lab does the same with apt on stock Debian: test/guests/deb-upgrade.guest.ts.)
+ * (The guest lab does the same with apt on stock Debian: test/guests/scenarios/deb-upgrade.ts.)
  */
 import t from 'tap';
 import { execa } from 'execa';
