@@ -6,7 +6,7 @@ import { parseSettings } from '../settings/config.js';
 import type { Finding } from '../migrate/finding.js';
 import { Deadline } from '../util/deadline.js';
 import { badRequest, misconfigured } from '../util/errors.js';
-import { localNode, resolveContainerResource } from './pacemaker.js';
+import { localNode, resolveContainerResource, resourceDefaults } from './pacemaker.js';
 
 export type CheckVerdict = 'can migrate' | 'would refuse' | 'could not check';
 
@@ -19,6 +19,21 @@ export function checkVerdict(findings: readonly Finding[]): CheckVerdict {
   const fatal = findings.filter((f) => f.fatal);
   if (fatal.some((f) => !f.unknown)) return 'would refuse';
   return fatal.length ? 'could not check' : 'can migrate';
+}
+
+/**
+ * Pure: whether Pacemaker keeps the copy a migration restored when a node is lost mid-migration. With the default
+ * multiple-active=stop_start it stops the container everywhere and starts it afresh (state lost: test/e2e/
+ * fencing.test.ts); stop_unexpected stops only the copy on the lost node. A warning: the move itself is fine.
+ */
+export function multipleActiveFinding(meta: Readonly<Record<string, string>>, defaults: Readonly<Record<string, string>>): Finding {
+  const own = meta['multiple-active'];
+  const value = own ?? defaults['multiple-active'] ?? 'stop_start';
+  const where = own !== undefined ? 'set on the resource' : defaults['multiple-active'] !== undefined ? 'from rsc_defaults' : 'Pacemaker\'s default';
+  return value === 'stop_unexpected'
+    ? { check: 'multiple-active', ok: true, fatal: false, kind: 'refused', detail: `stop_unexpected (${where}): a node lost mid-migration does not restart the restored copy` }
+    : { check: 'multiple-active', ok: false, fatal: false, kind: 'refused',
+      detail: `${value} (${where}): if a node is lost mid-migration, Pacemaker restarts the container, losing its state; set meta multiple-active=stop_unexpected` };
 }
 
 /**
@@ -35,7 +50,10 @@ export async function check(resourceOrName: string, target: string, force = fals
   const node = await localNode();
   const { containerHere } = await import('../migrate/container.js');
   const { checkMigration } = await import('../migrate/check.js');
-  const findings = await checkMigration(await containerHere(parsed.config, async () => node, Deadline.in(60_000)), target, force);
+  const findings = [
+    ...await checkMigration(await containerHere(parsed.config, async () => node, Deadline.in(60_000)), target, force),
+    multipleActiveFinding(resource.meta, await resourceDefaults()),
+  ];
   const verdict = checkVerdict(findings);
   return { resource: resourceId, container: resource.name, node, target, ok: verdict === 'can migrate', verdict, findings };
 }

@@ -9,6 +9,8 @@ export interface ContainerResource {
   stateDir: string | undefined;
   /** Every instance attribute, as the agent would see them in OCF_RESKEY_*. */
   params: Record<string, string>;
+  /** Its own meta attributes (Pacemaker passes none of them to the agent but the timeout). */
+  meta: Record<string, string>;
 }
 
 interface XmlNode { $?: Record<string, string>; [child: string]: unknown }
@@ -23,6 +25,29 @@ function primitives(node: XmlNode): XmlNode[] {
   return [...children(node, 'primitive'), ...['group', 'clone', 'master', 'bundle'].flatMap((k) => children(node, k).flatMap(primitives))];
 }
 
+/** name -> value of every nvpair in the sets (a later set's value wins, as Pacemaker merges plain sets). */
+function nvpairs(sets: XmlNode[]): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const set of sets) {
+    for (const nv of children(set, 'nvpair')) {
+      if (nv.$?.name !== undefined && nv.$?.value !== undefined) merged[nv.$.name] = nv.$.value;
+    }
+  }
+  return merged;
+}
+
+/** The cluster's resource defaults (rsc_defaults meta attributes), from the CIB section's XML. */
+export async function parseResourceDefaults(rscDefaults: string): Promise<Record<string, string>> {
+  if (!rscDefaults.trim()) return {};
+  const parsed = (await parseStringPromise(rscDefaults)) as { rsc_defaults?: XmlNode };
+  return nvpairs(children(parsed.rsc_defaults ?? {}, 'meta_attributes'));
+}
+
+export async function resourceDefaults(): Promise<Record<string, string>> {
+  const r = await run('cibadmin', ['--query', '--scope', 'rsc_defaults'], { timeoutMs: 15_000, allowFailure: true });
+  return r.exitCode === 0 ? parseResourceDefaults(r.stdout) : {};
+}
+
 /** ocf:ferry:container primitives in the CIB, with the parameters the CLI needs to follow their migrations. */
 export async function parseContainerResources(cibResources: string): Promise<ContainerResource[]> {
   const parsed = (await parseStringPromise(cibResources)) as { resources?: XmlNode };
@@ -30,14 +55,9 @@ export async function parseContainerResources(cibResources: string): Promise<Con
   for (const p of primitives(parsed.resources ?? {})) {
     if (p.$?.provider !== 'ferry' || p.$?.type !== 'container') continue;
     // Pacemaker merges every instance_attributes set (crm_resource --set-parameter may add a second one)
-    const params: Record<string, string> = {};
-    for (const set of children(p, 'instance_attributes')) {
-      for (const nv of children(set, 'nvpair')) {
-        if (nv.$?.name !== undefined && nv.$?.value !== undefined) params[nv.$.name] = nv.$.value;
-      }
-    }
+    const params = nvpairs(children(p, 'instance_attributes'));
     const id = p.$?.id ?? '';
-    found.push({ id, name: params.name ?? id, stateDir: params.state_dir, params });
+    found.push({ id, name: params.name ?? id, stateDir: params.state_dir, params, meta: nvpairs(children(p, 'meta_attributes')) });
   }
   return found;
 }

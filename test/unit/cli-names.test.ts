@@ -14,7 +14,7 @@ import { cpuFinding } from '../../src/migrate/cpu-check.js';
 import type { Finding } from '../../src/migrate/finding.js';
 import { REPO } from '../lab/lab.js';
 
-const res = (id: string, name: string): ContainerResource => ({ id, name, stateDir: '/srv/ferry', params: { name } });
+const res = (id: string, name: string): ContainerResource => ({ id, name, stateDir: '/srv/ferry', params: { name }, meta: {} });
 const CIB = [res('rsc-web1', 'web1'), res('db1', 'db1'), res('rsc-a', 'x'), res('rsc-b', 'x'), res('cache', 'rsc-web1x'), res('amb', 'db1')];
 
 t.test('a resource id or a container name finds the resource', async (t) => {
