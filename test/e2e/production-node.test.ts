@@ -10,20 +10,14 @@ import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { crm, LAB_DIR, LAB_SH, labDown, labUp, nodeExec, REPO, SHARED_DIR, waitFor, type NodeId } from '../lab/lab.js';
+import { crm, LAB_DIR, LAB_SH, nodeExec, REPO, SHARED_DIR, waitFor, type NodeId } from '../lab/lab.js';
 import { agent, mustAgent } from '../lab/agent-in-node.js';
-import { containerResource, createAndWait, criuForTests, readCounter, removeResource } from '../lab/scenario.js';
+import { containerResource, createAndWait, readCounter, removeResource, useLab } from '../lab/scenario.js';
 
 const FERRY = join(REPO, 'bin', 'ferry');
 const PORT = '7797'; // beside the lab's own helpers on 7787
 let criu = '';
-
-t.before(async () => {
-  if (process.getuid?.() !== 0) throw new Error('these tests need root');
-  criu = await criuForTests();
-  await labUp();
-});
-t.teardown(async () => { await labDown(); });
+useLab(t, (c) => { criu = c; });
 
 /** Listening sockets on PORT inside node N, as ss shows them. */
 async function listeners(n: NodeId): Promise<string[]> {

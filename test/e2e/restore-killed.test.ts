@@ -9,23 +9,17 @@
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { LAB_DIR, labDown, labUp, nodeExec, REPO, SHARED_DIR, waitFor } from '../lab/lab.js';
+import { LAB_DIR, nodeExec, REPO, SHARED_DIR, waitFor } from '../lab/lab.js';
 import { agent, AGENT, mustAgent } from '../lab/agent-in-node.js';
 import { workloadPids } from '../lab/faults.js';
-import { criuForTests, readCounter } from '../lab/scenario.js';
+import { readCounter, useLab } from '../lab/scenario.js';
 import type { MigrationRecord } from '../../src/migrate/record.js';
 import { readFileSync } from 'node:fs';
 
 const SIZE_MIB = 128;
 const META = { migrate_source: 'node1', migrate_target: 'node2' };
 let criu = '';
-
-t.before(async () => {
-  if (process.getuid?.() !== 0) throw new Error('these tests need root');
-  criu = await criuForTests();
-  await labUp();
-});
-t.teardown(async () => { await labDown(); });
+useLab(t, (c) => { criu = c; });
 
 async function startHolding(id: string) {
   const counter = join(SHARED_DIR, `${id}.count`);

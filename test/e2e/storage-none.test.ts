@@ -7,24 +7,18 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { failedActions, LAB_SH, labDown, labUp, nodeExec, pacemakerLog, REPO, waitFor, type NodeId } from '../lab/lab.js';
+import { failedActions, LAB_SH, nodeExec, pacemakerLog, REPO, waitFor, type NodeId } from '../lab/lab.js';
 import { move, clear } from '../lab/cluster.js';
 import { AGENT, agent } from '../lab/agent-in-node.js';
 import { setFault, throttle, unthrottle, useFaultWrapper, workloadPids } from '../lab/faults.js';
 import {
-  clientReplies, containerResource, counterFile, counterSince, createAndWait, criuForTests, removeResource, settleOnOne, readCounter, startClient,
-  waitReplies, waitRunningOn,
+  clientReplies, containerResource, counterFile, counterSince, createAndWait, readCounter, removeResource,
+  settleOnOne, startClient, useLab, waitReplies, waitRunningOn,
 } from '../lab/scenario.js';
 
 const STATE = '/var/lib/ferry';
 let criu = '';
-
-t.before(async () => {
-  if (process.getuid?.() !== 0) throw new Error('these tests need root');
-  criu = await criuForTests();
-  await labUp();
-});
-t.teardown(async () => { await labDown(); });
+useLab(t, (c) => { criu = c; });
 
 function resource(id: string, ip: string, ballastMiB: number, extra: Record<string, string> = {}) {
   const r = containerResource(id, ip, criu, { storage: 'none', state_dir: STATE, migration_type: 'simple', ...extra });

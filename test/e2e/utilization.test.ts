@@ -5,17 +5,12 @@
  * there live.
  */
 import t from 'tap';
-import { crm, labDown, labUp, resourceNodes, waitFor } from '../lab/lab.js';
+import { crm, resourceNodes, waitFor } from '../lab/lab.js';
 import { clear, move, settled } from '../lab/cluster.js';
-import { containerResource, counterFile, createAndWait, criuForTests, readCounter, removeResource, waitRunningOn } from '../lab/scenario.js';
+import { containerResource, counterFile, createAndWait, readCounter, removeResource, useLab, waitRunningOn } from '../lab/scenario.js';
 
 let criu = '';
-t.before(async () => {
-  if (process.getuid?.() !== 0) throw new Error('these tests need root');
-  criu = await criuForTests();
-  await labUp();
-});
-t.teardown(async () => { await labDown(); });
+useLab(t, (c) => { criu = c; });
 
 const nodeCapacity = (node: string, mib: number) =>
   crm(1, ['crm_attribute', '--node', node, '--utilization', '--name', 'memory', '--update', String(mib)]);

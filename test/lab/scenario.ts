@@ -4,7 +4,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clientExec, LAB_DIR, nodeExec, resourceNodes, SHARED_DIR, waitFor, WORKLOAD_DIR } from './lab.js';
+import { clientExec, LAB_DIR, labDown, labUp, nodeExec, resourceNodes, SHARED_DIR, waitFor, WORKLOAD_DIR } from './lab.js';
 import { clear, createResource, deleteResource, executedOperations, move, operationHistory, settled, standby, type ContainerResource } from './cluster.js';
 
 export interface Counter { value: number; instance: string }
@@ -227,4 +227,19 @@ export async function removeResource(id: string): Promise<void> {
   await deleteResource(id);
 }
 
-export { criuForTests } from './criu-for-tests.js';
+import { criuForTests } from './criu-for-tests.js';
+export { criuForTests };
+
+/**
+ * The frame every lab test file shares: root checked (failing loudly, never skipping), the tests' CRIU found and
+ * handed to `useCriu`, the lab built before the file's tests and torn down after them.
+ */
+export function useLab(t: { before(fn: () => Promise<void>): unknown; teardown(fn: () => Promise<void>): unknown },
+  useCriu: (criu: string) => void): void {
+  t.before(async () => {
+    if (process.getuid?.() !== 0) throw new Error('these tests need root');
+    useCriu(await criuForTests());
+    await labUp();
+  });
+  t.teardown(async () => { await labDown(); });
+}
