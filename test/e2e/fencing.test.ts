@@ -17,7 +17,7 @@ import {
 } from '../lab/lab.js';
 import { createResource, move, settled, standby } from '../lab/cluster.js';
 import { setFault, useFaultWrapper } from '../lab/faults.js';
-import { containerResource, counterFile, criuForTests, readCounter, startClient, waitReplies, type Counter } from '../lab/scenario.js';
+import { containerResource, counterFile, criuForTests, readCounter, settleOnOne, startClient, waitReplies, type Counter } from '../lab/scenario.js';
 
 let wrapper = '';
 
@@ -49,14 +49,6 @@ async function fencedBy(survivor: NodeId, victim: NodeId): Promise<string> {
     const r = await nodeExec(survivor, 'stonith_admin', ['--history', `node${victim}`]);
     return /reboot of node\d successful|off of node\d successful/.exec(r.stdout)?.[0];
   }, { what: `node${victim} fenced`, timeoutMs: 90_000, intervalMs: 500 });
-}
-
-/** Pacemaker idle, as the survivor sees it, with the resource active on exactly one node. */
-async function settledOnOne(survivor: NodeId, id: string): Promise<string[]> {
-  return waitFor(async () => {
-    const where = await resourceNodes(survivor, id);
-    return where.length === 1 && (await settled()) ? where : undefined;
-  }, { what: `${id} active on one node, cluster idle`, timeoutMs: 180_000, intervalMs: 500 });
 }
 
 /** The resource's last migration record (id and phase), as the shared state_dir holds it. */
@@ -145,7 +137,7 @@ for (const [i, point] of POINTS.entries()) {
     t.equal(await powerState(point.victim), 'off', `node${point.victim} powered off ${point.name.replace(/^the \w+ dies /, '')}`);
     t.pass(`the fencer: ${await fencedBy(survivor, point.victim)}`);
 
-    const where = await settledOnOne(survivor, id);
+    const where = await settleOnOne(id, survivor, 180_000);
     t.same(where, [`node${survivor}`], `Pacemaker runs ${id} on node${survivor} only`);
     t.equal(await copies(id), 1, 'exactly one copy of the workload exists');
     const after = await waitFor(() => { const c = readCounter(counterFile(id)); return c && (c.instance !== before.instance || c.value > before.value) ? c : undefined; },
@@ -167,7 +159,7 @@ for (const [i, point] of POINTS.entries()) {
     await crm(survivor, ['crm_resource', '--clear', '--resource', id]);
     await powerOn(point.victim);
     await crm(survivor, ['crm_resource', '--cleanup']);
-    t.same(await settledOnOne(survivor, id), [`node${survivor}`], `after node${point.victim} is back and a cleanup: still on node${survivor} only`);
+    t.same(await settleOnOne(id, survivor, 180_000), [`node${survivor}`], `after node${point.victim} is back and a cleanup: still on node${survivor} only`);
     t.equal(await copies(id), 1, 'still one copy');
     t.same(await failedActions(survivor), [], 'crm_mon: no failed actions');
     await crm(survivor, ['crm_resource', '--resource', id, '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped']);

@@ -4,7 +4,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clientExec, LAB_DIR, labDown, labUp, nodeExec, resourceNodes, SHARED_DIR, waitFor, WORKLOAD_DIR } from './lab.js';
+import { clientExec, LAB_DIR, labDown, labUp, nodeExec, resourceNodes, SHARED_DIR, waitFor, WORKLOAD_DIR, type NodeId } from './lab.js';
 import { clear, createResource, deleteResource, executedOperations, move, operationHistory, settled, standby, type ContainerResource } from './cluster.js';
 
 export interface Counter { value: number; instance: string }
@@ -175,16 +175,19 @@ export async function createAndWait(resource: ContainerResource, node: string): 
   await waitFor(() => (readCounter(counterFile(resource.id))?.value ?? 0) > 2, { what: `${resource.id}'s counter`, timeoutMs: 20_000 });
 }
 
-/** Waits until Pacemaker is idle with the resource active on exactly one node; returns that node. */
-export async function settleOnOne(id: string): Promise<string[]> {
+/**
+ * Waits until Pacemaker is idle with the resource active on exactly one node, as node `asking` sees it (another
+ * than node1 when node1 is down); returns that node.
+ */
+export async function settleOnOne(id: string, asking: NodeId = 1, timeoutMs = 120_000): Promise<string[]> {
   try {
     return await waitFor(async () => {
-      const where = await resourceNodes(1, id);
+      const where = await resourceNodes(asking, id);
       return where.length === 1 && (await settled()) ? where : undefined;
-    }, { what: `${id} active on exactly one node, cluster idle`, timeoutMs: 120_000, intervalMs: 500 });
+    }, { what: `${id} active on exactly one node, cluster idle`, timeoutMs, intervalMs: 500 });
   } catch (err) {
     // what Pacemaker was doing when it did not settle: the failure must explain itself on a CI machine
-    const mon = await nodeExec(1, 'crm_mon', ['-1', '--include=all']).catch(() => undefined);
+    const mon = await nodeExec(asking, 'crm_mon', ['-1', '--include=all']).catch(() => undefined);
     const ops = await executedOperations(id).catch(() => []);
     throw new Error(`${err instanceof Error ? err.message : String(err)}\ncrm_mon: ${mon?.stdout ?? '?'}\noperations: ${ops.map((o) => `${o.op}@${o.node}:${o.result}`).join(', ')}`);
   }
