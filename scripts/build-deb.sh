@@ -41,7 +41,11 @@ cp -R node_modules "$P/"
 (cd "$P" && npm prune --omit=dev --offline --no-audit --no-fund --silent >/dev/null 2>&1) || die "npm prune failed"
 rm -f "$P/node_modules/.package-lock.json"
 mkdir -p "$P/scripts" && cp scripts/release.sh "$P/scripts/"
-sed -i '1s|.*|#!/usr/bin/node|' "$P/ocf/ferry/container" "$P/bin/ferry"
+sed -i '1s|.*|#!/usr/bin/node|' "$P/bin/ferry"
+# the agent's shell entry starts the node its Depends: names
+sed -i 's|^NODE=node |NODE=/usr/bin/node |' "$P/ocf/ferry/container"
+grep -q '^NODE=/usr/bin/node ' "$P/ocf/ferry/container" || die "the agent's entry names no node to run"
+
 
 # ---- the system's paths
 ln -s /usr/lib/ferry/current/ocf/ferry/container "$R/usr/lib/ocf/resource.d/ferry/container"

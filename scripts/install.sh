@@ -10,11 +10,9 @@
 # finds either the old release or the new one, whole: a monitor failing half-way through a copy, and worse a
 # failed stop, which gets the node fenced, cannot happen.
 #
-# The agent keeps its `#!/usr/bin/env node`: a development node's node is wherever PATH finds it (nvm, /usr/local)
-# and may move or be upgraded after the install; an absolute path baked in here could vanish under the agent.
-# The exec of env(1) costs about 2 ms per action (measured: 1.8 ms for `env true` over `true`, node started
-# through env 91 ms against 88 ms direct; 200 interleaved runs, 2 busy cores). The .deb uses /usr/bin/node,
-# which its Depends: nodejs guarantees.
+# The agent's shell entry starts `node` from PATH: a development node's node is wherever PATH finds it (nvm,
+# /usr/local) and may move or be upgraded after the install; an absolute path baked in here could vanish under
+# the agent. The .deb names /usr/bin/node, which its Depends: nodejs guarantees.
 set -eu
 cd "$(dirname "$0")/.."
 PREFIX=${PREFIX:-/usr/lib/ferry}

@@ -9,7 +9,7 @@
 #
 # A release appears under its final name by one rename(2) of a complete directory, and `current` is switched by
 # rename(2) of a new symlink over the old one: at every instant it names a complete release. An agent process
-# resolves its own path once at start (ocf/ferry/container, realpath) and loads its lazily required files from
+# resolves its own path once at start (ocf/ferry/container, then agent.cjs: realpath) and loads its lazily required files from
 # that release, which is kept until the switch after next. Used by scripts/install.sh and, embedded in them,
 # by the .deb's maintainer scripts (scripts/build-deb.sh): one logic for both.
 #

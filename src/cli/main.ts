@@ -118,12 +118,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       const { runHelper } = await import('../helper/run.js');
       const { checkpointKeeper } = await import('../migrate/checkpoint-keeper.js');
       const { imageLookup } = await import('../migrate/image-check.js');
+      const { containerWatch } = await import('../migrate/watch.js');
       if (!Number.isInteger(args.port) || args.port < 1 || args.port > 65535) throw badRequest(`--port (FERRY_PORT): ${args.port} is not a TCP port`);
       if (!Number.isSafeInteger(args['max-bytes']) || args['max-bytes'] < 1) throw badRequest(`--max-bytes (FERRY_MAX_BYTES): ${args['max-bytes']} is not a positive number of bytes`);
       await runHelper({
         listen: args.listen, mnSuffixes: mnSuffixes(args['mn-suffix']), node: args.node,
         port: args.port, authkey: args.authkey, dir: args.dir, maxBytes: args['max-bytes'], criu: args.criu,
-        checkpoints: checkpointKeeper, images: imageLookup(args.criu),
+        checkpoints: checkpointKeeper, images: imageLookup(args.criu), watch: containerWatch(),
       });
       return true;
     }))

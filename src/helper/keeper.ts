@@ -18,3 +18,27 @@ export interface ImageLookup {
   /** The ID of the container image `image` on this node, undefined when the node does not have it; throws when it cannot tell. */
   imageId(image: string): Promise<string | undefined>;
 }
+
+/** The engine's judgement of one watched container, as the helper writes it down for the agent's shell entry. */
+export interface WatchVerdict {
+  generation: string;
+  /** The container's init as seen running (absent when not running). */
+  pid: number | undefined;
+  startTime: number | undefined;
+  /** A recurring monitor, and a probe, find it running. */
+  monitorRunning: boolean;
+  probeRunning: boolean;
+  /** Nothing of it is here: its registration can go. */
+  stopped: boolean;
+  /** The monitor's interval, which sets how often it is judged. */
+  intervalMs: number;
+}
+
+export interface ContainerWatch {
+  /** The registered containers' keys, each with when its registration last changed (ms). */
+  registered(): Map<string, number>;
+  /** Judges one; undefined when its registration is gone or unreadable. */
+  judge(key: string): Promise<WatchVerdict | undefined>;
+  /** Drops the registration of a stopped container, unless it changed since `generation`. */
+  release(key: string, generation: string): void;
+}

@@ -11,7 +11,8 @@ import { detectLazyPipeProblem } from '../criu/pipe-limit.js';
 import { freeBytes } from '../storage/state-store.js';
 import { availableMemoryBytes } from '../util/memory.js';
 import type { PeerFeatures } from './protocol.js';
-import type { CheckpointKeeper, ImageLookup } from './keeper.js';
+import type { CheckpointKeeper, ContainerWatch, ImageLookup } from './keeper.js';
+import { keepVerdicts } from './verdicts.js';
 import { deriveListen, explicitListen } from './listen.js';
 
 function nodeFeatures(caps: Capabilities, dir: string): PeerFeatures {
@@ -33,6 +34,8 @@ export interface RunHelperOptions {
   checkpoints: CheckpointKeeper;
   /** The engine's look-up of container images on this node, for peers' pre-migration checks. */
   images: ImageLookup;
+  /** The engine's judgement of the containers running here, kept as verdicts for the agent's fast monitor. */
+  watch: ContainerWatch;
 }
 
 /** Where to listen: as given, or this node's own addresses under the names its peers use for it. */
@@ -61,12 +64,14 @@ export async function runHelper(o: RunHelperOptions): Promise<void> {
     node: o.node ?? node ?? await localNodeName(process.env),
     criuVersion: await new Criu(o.criu).version().catch(() => undefined),
   });
+  const verdicts = keepVerdicts(o.watch);
   process.stdout.write(`ferry helper listening on ${addresses.join(',')} port ${helper.ports.join(',')}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   logger.info('helper: stopping');
+  await verdicts.close();
   await helper.close();
   await flushLogs();
 }

@@ -11,6 +11,9 @@ export async function start(ctx: ActionContext): Promise<OcfCode> {
     const { autosetUtilization, forgetUtilization } = await import('../utilization.js');
     forgetUtilization(config.name); // what an earlier run here wrote may no longer be in the CIB
     await autosetUtilization(ctx.environment.resourceInstance, here);
+  } else {
+    const { watchRunning } = await import('../../migrate/watch.js');
+    watchRunning(ctx.environment.resourceInstance, config, 0);
   }
   return OCF.SUCCESS;
 }
