@@ -10,7 +10,8 @@ function runAs(nodeVersion: string, entry: string, args: string[]) {
   return spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
 }
 
-const AGENT = join(REPO, 'ocf', 'ferry', 'container');
+/** The agent's Node.js entry (the shell entry ocf/ferry/container execs it for every action it does not answer itself). */
+const AGENT = join(REPO, 'ocf', 'ferry', 'agent.cjs');
 const FERRY = join(REPO, 'bin', 'ferry');
 
 for (const old of ['16.20.2', '18.18.2']) {
