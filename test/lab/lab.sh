@@ -13,6 +13,12 @@
 #   lab.sh power-on N      node N boots again: fresh /run, corosync, pacemaker and ferry serve, rejoins the cluster
 #   lab.sh power-state N   on | off
 #
+# With FERRY_LAB_REMOTES=1, `up` adds two Pacemaker Remote nodes, remote1 and remote2 (lab nodes 3 and 4: exec 3
+# and exec 4): pacemaker-remoted (test/lab/install-remoted.sh) in their own namespaces, connected by
+# ocf:pacemaker:remote resources, each with its `ferry serve`. remote1's bridge joins node1's, remote2's joins
+# node2's (10.78.0.3 and .4, the same segment); their migration network is a link of their own between the two
+# (10.79.0.3 and .4, remoteN.mn): between a remote node and a full one Ferry falls back to the back-channel.
+#
 # Layout. Netns ferry-n1 / ferry-n2 are the nodes, ferry-cl the client. Each node has a bridge br0 (its
 # containers plug in there); veth bc0<->bc0 joins the two bridges into one L2 segment 10.78.0.0/24 (node1 .1,
 # node2 .2, client eth0 .100 on node1's bridge), which also carries corosync. veth mn0<->mn0 is the dedicated
@@ -39,9 +45,12 @@ B=${FERRY_LAB_DIR:-/tmp/ferry-lab}
 UP_TIMEOUT=${FERRY_LAB_UP_TIMEOUT:-60}
 STOP_TIMEOUT=${FERRY_LAB_STOP_TIMEOUT:-60}
 FENCING=${FERRY_LAB_FENCING:-0}
+REMOTES=${FERRY_LAB_REMOTES:-0}
+REMOTED=${FERRY_LAB_REMOTED:-/opt/ferry/pacemaker-remote/root/usr/sbin/pacemaker-remoted}
 # FERRY_LAB_NS: a prefix of the lab's namespace names, so two labs (two checkouts) can run side by side
 NS_PREFIX=${FERRY_LAB_NS:-ferry}
-NS1=$NS_PREFIX-n1 NS2=$NS_PREFIX-n2 NSC=$NS_PREFIX-cl
+NS1=$NS_PREFIX-n1 NS2=$NS_PREFIX-n2 NSC=$NS_PREFIX-cl NS3=$NS_PREFIX-r1 NS4=$NS_PREFIX-r2
+ALL_NODES='1 2 3 4'   # what `down` looks for; `up` makes 1 and 2, and 3 and 4 with FERRY_LAB_REMOTES=1
 MARK=.ferry-lab
 # daemons get a clean environment: a caller's NODE_OPTIONS (tap's loader) must not reach the agents they run
 DAEMON_ENV="PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root"
@@ -49,7 +58,8 @@ DAEMON_ENV="PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root"
 say()  { echo "lab: $*" >&2; }
 die()  { say "$*"; exit 1; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-node_ns() { [ "$1" = 1 ] && echo $NS1 || echo $NS2; }
+node_ns() { case $1 in 1) echo $NS1 ;; 2) echo $NS2 ;; 3) echo $NS3 ;; 4) echo $NS4 ;; esac; }
+node_name() { case $1 in 1|2) echo "node$1" ;; *) echo "remote$(($1 - 2))" ;; esac; }
 
 # pids of live processes whose namespace KIND (net|mnt) is ID ("net:[4026532...]"); zombies have no ns links
 ns_pids() {
@@ -84,13 +94,13 @@ wait_until() {
 # in that node's netns. Containers started by the agent have their own netns but share their node's mount ns.
 lab_mntns() {
   host=$(readlink /proc/$$/ns/mnt)
-  for n in 1 2; do
+  for n in $ALL_NODES; do
     if [ -s "$B/node$n/mntns" ]; then cat "$B/node$n/mntns"; continue; fi
     id=$(netns_id "$(node_ns $n)") || continue
     for p in $(ns_pids net "$id"); do readlink "/proc/$p/ns/mnt" 2>/dev/null; done
   done | grep -vxF "$host" | sort -u
 }
-lab_netns() { for ns in $NS1 $NS2 $NSC; do netns_id $ns; done; }
+lab_netns() { for ns in $NS1 $NS2 $NS3 $NS4 $NSC; do netns_id $ns; done; }
 
 # ourselves and our callers are never killed, whatever namespace they run in
 ancestors() {
@@ -141,15 +151,15 @@ cmd_down() {
   losetup -n -O NAME,BACK-FILE -l 2>/dev/null | while read -r dev file; do
     case $file in "$B"/*) losetup -d "$dev" 2>/dev/null;; esac
   done
-  for ns in $NS1 $NS2; do
+  for ns in $NS1 $NS2 $NS3 $NS4; do
     [ -e "/run/netns/$ns" ] || continue
     nsenter --net="/run/netns/$ns" nft list tables 2>/dev/null | while read -r _ fam name; do
       case $name in CRIU*) nsenter --net="/run/netns/$ns" nft delete table "$fam" "$name";; esac
     done
   done
-  for ns in $NS1 $NS2 $NSC; do [ -e "/run/netns/$ns" ] && ip netns del "$ns"; done
+  for ns in $NS1 $NS2 $NS3 $NS4 $NSC; do [ -e "/run/netns/$ns" ] && ip netns del "$ns"; done
   # killed daemons linger as zombies until init reaps them; wait a little so `pgrep corosync` is clean after us
-  recorded=$(cat "$B"/node[12]/*.pid 2>/dev/null)
+  recorded=$(cat "$B"/node[1-4]/*.pid 2>/dev/null)
   [ -z "$recorded" ] || wait_until 3 all_reaped $recorded || true
   if [ -d "$B" ]; then
     # a mount left under the lab dir in this namespace must not have its contents deleted: unmount, and never
@@ -177,7 +187,19 @@ make_net() { # every step must succeed (set -e does not apply inside a function 
   ip -n $NSC addr add 10.78.0.100/24 dev eth0 && ip -n $NSC link set eth0 up &&
   ip -n $NS1 link add mn0 type veth peer name mn0 netns $NS2 &&
   ip -n $NS1 addr add 10.79.0.1/24 dev mn0 && ip -n $NS2 addr add 10.79.0.2/24 dev mn0 &&
-  ip -n $NS1 link set mn0 up && ip -n $NS2 link set mn0 up
+  ip -n $NS1 link set mn0 up && ip -n $NS2 link set mn0 up || return 1
+  [ "$REMOTES" = 1 ] || return 0
+  for n in 3 4; do
+    ns=$(node_ns $n) full=$(node_ns $((n - 2)))
+    ip netns add $ns && ip -n $ns link set lo up &&
+    ip -n $ns link add br0 type bridge stp_state 0 forward_delay 0 && ip -n $ns link set br0 up &&
+    ip -n $full link add rb$n type veth peer name bc0 netns $ns &&
+    ip -n $full link set rb$n master br0 up && ip -n $ns link set bc0 master br0 up &&
+    ip -n $ns addr add 10.78.0.$n/24 dev br0 || return 1
+  done
+  ip -n $NS3 link add mn0 type veth peer name mn0 netns $NS4 &&
+  ip -n $NS3 addr add 10.79.0.3/24 dev mn0 && ip -n $NS4 addr add 10.79.0.4/24 dev mn0 &&
+  ip -n $NS3 link set mn0 up && ip -n $NS4 link set mn0 up
 }
 
 make_ocf_tree() { # the system's providers, with ferry/container pointing at this checkout
@@ -199,6 +221,9 @@ make_node_files() {
   cp -a /etc/corosync "$D/etc-corosync"
   printf '10.78.0.1 node1\n10.78.0.2 node2\n10.79.0.1 node1.mn\n10.79.0.2 node2.mn\n127.0.0.1 localhost\n::1 localhost\n' \
     > "$D/hosts"
+  if [ "$REMOTES" = 1 ]; then
+    printf '10.78.0.3 remote1\n10.78.0.4 remote2\n10.79.0.3 remote1.mn\n10.79.0.4 remote2.mn\n' >> "$D/hosts"
+  fi
   cat > "$D/etc-corosync/corosync.conf" <<EOC
 totem {
   version: 2
@@ -271,8 +296,8 @@ EOX
 # configs), /var/lib/containers (podman's images and containers); /run and /dev/shm are private anyway. Where
 # test/lab/install-runtimes.sh made a containers.conf for this host, the node's podman reads it.
 ANCHOR='set -e
-N=$1 D=$2 B=$3 RUNTIMES=$4
-hostname node$N
+N=$1 D=$2 B=$3 RUNTIMES=$4 NAME=$5
+hostname "$NAME"
 mkdir -p "$D/cgroup-hold" && mount --rbind /sys/fs/cgroup "$D/cgroup-hold"
 mount -t sysfs sysfs /sys && mount --rbind "$D/cgroup-hold" /sys/fs/cgroup && umount -l "$D/cgroup-hold"
 mkdir -p /var/lib/lxc /var/lib/containers
@@ -294,6 +319,7 @@ if [ -d /var/log/cluster ]; then mount --bind "$D/log-cluster" /var/log/cluster;
 mount --bind "$B/resource.d" /usr/lib/ocf/resource.d
 mount --bind "$D/hosts" /etc/hosts
 mount --bind "$D/lib-ferry" /var/lib/ferry
+if [ -d "$B/etc-pacemaker" ]; then mount --bind "$B/etc-pacemaker" /etc/pacemaker; fi
 if [ -d "$B/sbin" ]; then mount -t overlay overlay -o "lowerdir=$B/sbin:/usr/sbin" /usr/sbin; fi
 readlink /proc/$$/ns/mnt > "$D/mntns"
 readlink /proc/$$/ns/net > "$D/netns"
@@ -303,7 +329,7 @@ exec sleep infinity'
 start_anchor() {
   N=$1 D=$B/node$1
   setsid nsenter --net="/run/netns/$(node_ns "$N")" unshare --mount --uts --propagation private \
-    sh -c "$ANCHOR" anchor "$N" "$D" "$B" "${FERRY_RUNTIMES_PREFIX:-/opt/ferry/runtimes}" </dev/null >"$D/anchor.out" 2>&1 &
+    sh -c "$ANCHOR" anchor "$N" "$D" "$B" "${FERRY_RUNTIMES_PREFIX:-/opt/ferry/runtimes}" "$(node_name "$N")" </dev/null >"$D/anchor.out" 2>&1 &
 }
 
 # daemon N NAME cmd...: start a node daemon detached from the caller (its own session, no inherited stdio)
@@ -318,8 +344,11 @@ daemon() {
 # the node's helper; the CRIU it reports is the tests' (prepare-host.sh exports it), else the system's
 helper_start() {
   N=$1
+  # a remote node is in no corosync nodelist: its name is given
+  named=''; [ "$N" -le 2 ] || named="--node $(node_name "$N")"
+  # shellcheck disable=SC2086
   daemon "$N" ferry-serve nsenter -t "$(anchor "$N")" -n -m -u --wd=/ "$REPO/bin/ferry" serve \
-    --listen "10.78.0.$N,10.79.0.$N" --authkey "$B/authkey" --dir /var/lib/ferry --criu "${FERRY_TEST_CRIU:-criu}"
+    --listen "10.78.0.$N,10.79.0.$N" --authkey "$B/authkey" --dir /var/lib/ferry --criu "${FERRY_TEST_CRIU:-criu}" $named
 }
 helper_stop() {
   pid=$(cat "$B/node$1/ferry-serve.pid" 2>/dev/null) || return 0
@@ -365,7 +394,13 @@ cmd_up() {
   make_net || fail_up "network setup failed"
   make_ocf_tree || fail_up "OCF tree copy failed"
   if [ "$FENCING" = 1 ]; then mkdir -p "$B/sbin" && install -m 0755 "$HERE/fence_ferrylab" "$B/sbin/fence_ferrylab" || fail_up "fence agent"; fi
-  for n in 1 2; do make_node_files $n || fail_up "node$n files"; start_anchor $n; done
+  if [ "$REMOTES" = 1 ]; then
+    # Pacemaker's own key between full and remote nodes (not Ferry's)
+    mkdir -p "$B/etc-pacemaker" && dd if=/dev/urandom of="$B/etc-pacemaker/authkey" bs=4096 count=1 2>/dev/null &&
+      chown root:haclient "$B/etc-pacemaker/authkey" && chmod 0640 "$B/etc-pacemaker/authkey" || fail_up "Pacemaker's authkey"
+  fi
+  nodes='1 2'; [ "$REMOTES" = 1 ] && nodes='1 2 3 4'
+  for n in $nodes; do make_node_files $n || fail_up "$(node_name $n) files"; start_anchor $n; done
   for n in 1 2; do wait_until 10 anchor $n >/dev/null || fail_up "node$n anchor did not come up"; done
   for n in 1 2; do daemon $n corosync nsenter -t "$(anchor $n)" -n -m -u --wd=/ corosync -f; done
   for n in 1 2; do wait_until 20 corosync_ready $n || fail_up "corosync on node$n did not start"; done
@@ -376,8 +411,34 @@ cmd_up() {
   for n in 1 2; do helper_start $n; done
   wait_until "$UP_TIMEOUT" cluster_online || fail_up "both nodes not online after ${UP_TIMEOUT} s"
   for n in 1 2; do wait_until 10 helper_ready $n || fail_up "ferry serve on node$n did not start"; done
+  [ "$REMOTES" = 1 ] && { remotes_up || fail_up "the remote nodes did not come up"; }
   t1=$(now_ms)
   echo "lab up in $(( (t1 - t0) / 1000 )).$(( (t1 - t0) % 1000 / 100 )) s ($B)"
+}
+
+# Pacemaker Remote nodes 3 and 4: their executor, their helper, the connection resources on the full nodes
+remote_online() {
+  x=$(on_node 1 timeout 10 crm_mon -1 --output-as=xml 2>/dev/null) || return 1
+  for n in remote1 remote2; do
+    echo "$x" | grep -qE "<node name=\"$n\"[^>]* online=\"true\"" || return 1
+  done
+}
+remotes_up() {
+  [ -x "$REMOTED" ] || { say "no pacemaker-remoted at $REMOTED (test/lab/install-remoted.sh)"; return 1; }
+  for n in 3 4; do wait_until 10 anchor $n >/dev/null || { say "$(node_name $n) anchor did not come up"; return 1; }; done
+  for n in 3 4; do
+    daemon $n pacemaker-remoted env PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_logfacility=none \
+      nsenter -t "$(anchor $n)" -n -m -u --wd=/ "$REMOTED"
+    helper_start $n
+  done
+  for n in 3 4; do
+    r=$(node_name $n)
+    on_node 1 cibadmin --create -o resources --xml-text "<primitive id=\"$r\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\">\
+<instance_attributes id=\"$r-params\"><nvpair id=\"$r-server\" name=\"server\" value=\"10.78.0.$n\"/></instance_attributes>\
+<operations><op id=\"$r-monitor\" name=\"monitor\" interval=\"10s\" timeout=\"15s\"/></operations></primitive>" || return 1
+  done
+  wait_until "$UP_TIMEOUT" remote_online || { say "remote1 and remote2 not online after ${UP_TIMEOUT} s"; return 1; }
+  for n in 3 4; do wait_until 10 helper_ready $n || { say "ferry serve on $(node_name $n) did not start"; return 1; }; done
 }
 
 # ---------------------------------------------------------------------------------------------------- power
@@ -457,7 +518,7 @@ case $cmd in
     [ $# -ge 2 ] || die "usage: $0 exec 1|2|cl cmd [args...]"
     n=$1; shift
     case $n in
-      1|2) a=$(anchor "$n") || { say "node$n is not up: $(anchor_gone "$n")"; exit 125; }
+      1|2|3|4) a=$(anchor "$n") || { say "$(node_name "$n") is not up: $(anchor_gone "$n")"; exit 125; }
            # keep the caller's working directory: entering a mount namespace resets it to /
            exec nsenter -t "$a" -n -m -u --wd="$(pwd)" "$@" ;;
       cl)  [ -e "/run/netns/$NSC" ] || { say "client netns is not up"; exit 125; }
@@ -480,7 +541,7 @@ case $cmd in
       power-state) if anchor "$1" >/dev/null; then echo on; else echo off; fi ;;
     esac ;;
   logs)
-    case ${1:-} in 1|2) ;; *) die "usage: $0 logs 1|2 [LINES]" ;; esac
+    case ${1:-} in 1|2|3|4) ;; *) die "usage: $0 logs 1|2|3|4 [LINES]" ;; esac
     f=$B/node$1/log-pacemaker/pacemaker.log
     [ -e "$f" ] || die "no pacemaker log for node$1 ($f)"
     tail -n "${2:-100}" "$f" ;;

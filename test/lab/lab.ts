@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type NodeId = 1 | 2;
+/** Lab nodes: node1 and node2 (full cluster nodes); 3 and 4 are remote1 and remote2 (Pacemaker Remote, labUp({ remotes })). */
+export type NodeId = 1 | 2 | 3 | 4;
 
 export interface ExecResult {
   stdout: string;
@@ -52,7 +53,7 @@ export const LAB_DIR = process.env.FERRY_LAB_DIR ?? '/tmp/ferry-lab';
 /** Visible to both nodes at the same path: stands in for shared storage (NFS, CephFS...). */
 export const SHARED_DIR = join(LAB_DIR, 'shared');
 export const WORKLOAD_DIR = join(REPO, 'test', 'lab', 'workload');
-export const nodeName = (n: NodeId): string => `node${n}`;
+export const nodeName = (n: NodeId): string => (n <= 2 ? `node${n}` : `remote${n - 2}`);
 
 /**
  * The environment for commands in the lab: the test's own, without the variables tap and its TypeScript loader
@@ -98,11 +99,13 @@ export class LabError extends Error {
 
 /**
  * Builds the lab from scratch (removing leftovers first); resolves when both nodes are online. `fencing`: with a
- * real fence device and stonith-enabled=true (lab.sh, FERRY_LAB_FENCING).
+ * real fence device and stonith-enabled=true (lab.sh, FERRY_LAB_FENCING). `remotes`: with remote1 and remote2,
+ * Pacemaker Remote nodes (FERRY_LAB_REMOTES), online too.
  */
-export async function labUp(opts: { timeoutMs?: number; fencing?: boolean } = {}): Promise<{ ms: number; output: string }> {
+export async function labUp(opts: { timeoutMs?: number; fencing?: boolean; remotes?: boolean } = {}): Promise<{ ms: number; output: string }> {
   const started = performance.now();
-  const r = await labSh(['up'], { timeoutMs: opts.timeoutMs ?? 150_000, ...(opts.fencing ? { env: { FERRY_LAB_FENCING: '1' } } : {}) });
+  const env = { ...(opts.fencing ? { FERRY_LAB_FENCING: '1' } : {}), ...(opts.remotes ? { FERRY_LAB_REMOTES: '1' } : {}) };
+  const r = await labSh(['up'], { timeoutMs: opts.timeoutMs ?? 150_000, env });
   if (r.exitCode !== 0) throw new LabError('lab.sh up', r);
   return { ms: Math.round(performance.now() - started), output: r.stdout };
 }
