@@ -17,6 +17,8 @@ export FERRY_RUNTIMES_BIN FERRY_TEST_ROOTFS
 # Debian 12's own Node.js 18, unpacked privately (its three JavaScript packages from apt): test/agent/node18/ runs the agent contract tests on it
 FERRY_NODE18_BIN=$(sh test/lab/install-node18.sh)
 export FERRY_NODE18_BIN
+# Pacemaker Remote's executor for the lab's remote nodes (its package conflicts with pacemaker: unpacked privately)
+sh test/lab/install-remoted.sh >/dev/null
 # the QEMU guest lab (stock Debian kernel: soft-dirty, DRBD): host packages, kernel, image (cached after the first run)
 sh test/guests/install-host.sh >/dev/null
 sh test/guests/build-image.sh >/dev/null
