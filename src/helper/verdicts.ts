@@ -20,6 +20,12 @@ const MIN_REFRESH_MS = 1000;
 const MAX_REFRESH_MS = 10_000;
 
 export const verdictsDir = (): string => join(runDir(), 'verdicts');
+/**
+ * Present while the helper judges a container: created before it reads the registration, removed after. An action
+ * removes the registration, then waits for this to go (migrate/watch.ts quiesceWatch), so that no judgement
+ * (monitor_cmd run inside the container, a runtime's status query) overlaps what Pacemaker serializes.
+ */
+export const judgingFile = (key: string): string => join(verdictsDir(), `.judging.${key}`);
 /** The keeper's own identity (PID and start time), for the slow path to tell whether a helper keeps verdicts. */
 export const keeperFile = (): string => join(verdictsDir(), '.keeper');
 
@@ -59,12 +65,16 @@ export function keepVerdicts(watch: ContainerWatch, o: { tickMs?: number; concur
 
   const judgeOne = async (key: string, t: Tracked): Promise<void> => {
     let verdict: WatchVerdict | undefined;
+    const marker = judgingFile(key);
     try {
+      writeFileSync(marker, `${me.pid} ${me.startTime}\n`, { mode: 0o600 });
       verdict = await watch.judge(key);
       t.failing = false;
     } catch (err) {
       if (!t.failing) logger.warning(`helper: cannot judge ${key}; its monitors take the slower path: ${err instanceof Error ? err.message : String(err)}`);
       t.failing = true;
+    } finally {
+      removeQuietly(marker);
     }
     const path = join(verdictsDir(), key);
     if (!verdict || verdict.stopped) {

@@ -25,7 +25,7 @@ import { ensurePrivateDir, listQuietly, removeQuietly } from '../util/files.js';
 import { runDir } from '../util/run-dir.js';
 import { identityOf, isAlive } from '../util/proc.js';
 import { logger } from '../util/log.js';
-import { keeperFile } from '../helper/verdicts.js';
+import { judgingFile, keeperFile } from '../helper/verdicts.js';
 import { Deadline } from '../util/deadline.js';
 import type { ContainerDriver } from '../runtime/driver.js';
 import type { ContainerHere } from './container.js';
@@ -203,4 +203,33 @@ export function watchRunning(key: string | undefined, config: Config, intervalMs
     writeFileSync(slowPathNoted(), '', { flag: 'wx', mode: 0o600 });
     logger.notice(`no ferry helper keeps monitor verdicts on this node (ferry serve is not running): monitors start Node.js each time (the slower path)`);
   } catch { /* said already */ }
+}
+
+/** Whether the helper is judging `key` right now (its marker names a live helper). */
+function beingJudged(key: string): boolean {
+  try {
+    const [pid, startTime] = readFileSync(judgingFile(key), 'utf8').trim().split(' ').map(Number);
+    return pid !== undefined && startTime !== undefined && isAlive({ pid, startTime });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Before an action changes the container (start, stop, a migration): no verdict answers for it any more, and a
+ * judgement the helper began before the registration went has ended, so that nothing the helper runs for it
+ * (monitor_cmd inside the container, which would make CRIU refuse a dump; a runtime's status query) overlaps the
+ * action. Waits at most `maxWaitMs` (a judgement is bounded by its own timeouts), then goes on, logged.
+ */
+export async function quiesceWatch(key: string | undefined, maxWaitMs: number): Promise<void> {
+  if (key === undefined || !isWatchKey(key)) return;
+  unregisterWatch(key);
+  const until = Date.now() + maxWaitMs;
+  while (beingJudged(key)) {
+    if (Date.now() >= until) {
+      logger.warning(`the helper is still judging ${key} after ${maxWaitMs} ms; going on`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

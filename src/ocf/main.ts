@@ -27,6 +27,9 @@ function reportFailure(code: OcfCode, reason: string): OcfCode {
   return code;
 }
 
+/** Actions after which a verdict of the helper's may no longer be true, and which no judgement may overlap. */
+const CHANGES_THE_CONTAINER = ['start', 'stop', 'migrate_to', 'migrate_from'];
+
 async function dispatch(action: string, env: NodeJS.ProcessEnv): Promise<OcfCode> {
   switch (action) {
     case 'meta-data': {
@@ -49,6 +52,10 @@ async function dispatch(action: string, env: NodeJS.ProcessEnv): Promise<OcfCode
   }
   const { prepareContext } = await import('./context.js');
   const ctx: ActionContext = prepareContext(action, env, readEnvironment(env));
+  if (CHANGES_THE_CONTAINER.includes(action)) {
+    const { quiesceWatch } = await import('../migrate/watch.js');
+    await quiesceWatch(ctx.environment.resourceInstance, Math.min(10_000, ctx.deadline.remainingMs() / 4));
+  }
   switch (action) {
     case 'monitor': return (await import('./actions/monitor.js')).monitor(ctx);
     case 'start': return (await import('./actions/start.js')).start(ctx);

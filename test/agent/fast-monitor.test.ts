@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  AGENT, PROBE, REPO, Scratch, agent, ensureBuilt, exactly, isSameProcess, ocfEnv, requireRootAndTools, shown, startRecorded,
+  AGENT, PROBE, REPO, Scratch, agent, ensureBuilt, exactly, isSameProcess, ocfEnv, recordOf, requireRootAndTools, shown, startRecorded,
   waitFor, type AgentResult,
 } from './fixtures/agent.js';
 import { generateAuthkey } from '../../src/helper/authkey.js';
@@ -148,6 +148,31 @@ t.test('the helper restarted: answers stay right', async (t) => {
   t.equal((await agent('monitor', { runDir, params, env: PROBE })).code, 7, 'probe after stop: 7');
 });
 
+t.test('an action waits for a judgement in flight, and no judgement starts once it began', async (t) => {
+  const name = scratch.name();
+  const params = { name, command: scratch.command() };
+  await startRecorded(t, runDir, params);
+  t.equal((await agent('monitor', { runDir, params, env: INTERVAL })).code, 0, 'monitor: 0');
+  await waitFor('the helper\'s verdict', 10_000, () => verdictFor(generation()));
+  // the helper stopped in the middle of a judgement: its marker stays until it goes on
+  helper?.kill('SIGSTOP');
+  const keeper = readFileSync(join(runDir, 'verdicts', '.keeper'), 'utf8');
+  const marker = join(runDir, 'verdicts', '.judging.fyt');
+  writeFileSync(marker, keeper);
+  const began = Date.now();
+  const stopping = agent('stop', { runDir, params });
+  await sleep(1500);
+  t.notOk(existsSync(join(runDir, 'watch', 'fyt')), 'stop removed the registration first');
+  t.ok(isRunning(name), 'and has not stopped the container while a judgement is in flight');
+  rmSync(marker);
+  helper?.kill('SIGCONT');
+  const stop = await stopping;
+  t.equal(stop.code, 0, 'stop: 0 once the judgement is over', shown(stop));
+  t.ok(Date.now() - began >= 1500, 'it waited for it');
+  await sleep(2500);
+  t.notOk(existsSync(verdictPath), 'and no verdict of it is left');
+});
+
 t.test('a rebooted node (an empty run directory): probe 7, nothing stale adopted', async (t) => {
   const fresh = scratch.subdir('rebooted');
   const r = await agent('monitor', { runDir: fresh, params: { name: scratch.name(), command: scratch.command() }, env: PROBE });
@@ -161,4 +186,9 @@ async function pollAgent(params: Record<string, string>, ms: number, done: (r: A
     if (done(r) || Date.now() > until) return r;
     await sleep(200);
   }
+}
+
+function isRunning(name: string): boolean {
+  const r = recordOf(runDir, name);
+  return r !== undefined && isSameProcess(r.pid, r.startTime);
 }

@@ -10,7 +10,5 @@ export async function migrateTo(ctx: ActionContext): Promise<OcfCode> {
   if (!target) throw new OcfError(OCF.ERR_ARGS, 'migrate_to needs OCF_RESKEY_CRM_meta_migrate_target (set by Pacemaker)');
   const { migrateAway } = await import('../../migrate/send.js');
   await migrateAway(await openContainer(ctx, config, ctx.environment.migrateSource), target);
-  const { unregisterWatch } = await import('../../migrate/watch.js');
-  unregisterWatch(ctx.environment.resourceInstance);
   return OCF.SUCCESS;
 }

@@ -12,8 +12,6 @@ export async function stop(ctx: ActionContext): Promise<OcfCode> {
   if (ctx.configErrors.length) {
     logger.warning(`stop with an invalid configuration (${ctx.configErrors[0]?.message}): stopping by name with defaults`);
   }
-  const { unregisterWatch } = await import('../../migrate/watch.js');
-  unregisterWatch(ctx.environment.resourceInstance); // no monitor may answer from a verdict once a stop began
   if (!config) return OCF.SUCCESS; // no usable name: nothing can have been started
   const { stopContainer } = await import('../../migrate/stop.js');
   await stopContainer(await openContainer(ctx, config));
