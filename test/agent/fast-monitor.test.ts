@@ -96,12 +96,14 @@ t.test('with the helper: running is answered without starting anything, until it
   helper?.kill('SIGSTOP'); // so that it does not rewrite the verdict meanwhile
   writeFileSync(verdictPath, `${forged}\n`);
   t.equal((await withoutPrograms('monitor', params)).code, 5, 'a verdict whose PID is now another process is not believed');
+  writeFileSync(verdictPath, `${fields.slice(0, 4).join(' ')}\n`);
+  t.equal((await withoutPrograms('monitor', params)).code, 5, 'nor a verdict cut short');
   helper?.kill('SIGCONT');
   stranger.kill('SIGKILL');
   await stranger.catch(() => undefined);
 
   // a helper that stalls: its verdicts run out
-  await waitFor('a fresh verdict', 5000, () => !readFileSync(verdictPath, 'utf8').includes(` ${stranger.pid} `));
+  await waitFor('a fresh verdict naming the container', 5000, () => readFileSync(verdictPath, 'utf8').split(' ')[7] === String(record.pid));
   helper?.kill('SIGSTOP');
   t.equal((await withoutPrograms('monitor', params)).code, 0, 'just stopped: its last verdict still holds');
   await sleep(3500);
