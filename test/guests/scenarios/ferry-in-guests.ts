@@ -21,8 +21,9 @@ export const title = 'Ferry in the guests: live iterative migration on DRBD unde
 
 export async function run(t: Test): Promise<void> {
   for (const n of GUEST_IDS) {
-    const versions = await mustGuest(n, ['sh', '-c', "node --version; dpkg-query -W -f='${Version}\\n' nodejs; head -n 1 \"$(readlink -f /usr/lib/ocf/resource.d/ferry/container)\""]);
-    t.match(versions, /^v18\.\d+\.\d+\n18\.[^\n]*\n#!\/usr\/bin\/node\s*$/, `${guestName(n)}: the agent and the helper run on Debian's own nodejs 18 (${versions.split('\n').slice(0, 2).join(', ')})`);
+    // the agent's shell entry starts /usr/bin/node (NODE=) for every answer its fast monitor does not give itself
+    const versions = await mustGuest(n, ['sh', '-c', "node --version; dpkg-query -W -f='${Version}\\n' nodejs; grep '^NODE=' \"$(readlink -f /usr/lib/ocf/resource.d/ferry/container)\""]);
+    t.match(versions, /^v18\.\d+\.\d+\n18\.[^\n]*\nNODE=\/usr\/bin\/node\s/, `${guestName(n)}: the agent and the helper run on Debian's own nodejs 18 (${versions.split('\n').slice(0, 2).join(', ')})`);
     // installed from the .deb by apt (guests.sh install_project), the agent's path through the package's release
     const pkg = await mustGuest(n, ['sh', '-c', "dpkg-query -W -f='${Status} ${Version}\\n' ferry; readlink /usr/lib/ocf/resource.d/ferry/container; readlink /usr/lib/ferry/current"]);
     t.match(pkg, /^install ok installed \S+\n\/usr\/lib\/ferry\/current\/ocf\/ferry\/container\nreleases\/\S+\s*$/, `${guestName(n)}: ferry installed from its .deb (${pkg.split('\n')[0]})`);
