@@ -12,6 +12,7 @@ import {
   clientReplies, containerResource, counterFile, createAndWait, criuForTests, endAfterMoves, moveAndMeasure, readCounter,
   removeResource, startClient, waitReplies, waitRunningOn,
 } from '../lab/scenario.js';
+import { hostInterfaceName } from '../../src/runtime/naming.js';
 
 const ID = 'rem1';
 const IP = '10.78.0.61';
@@ -39,7 +40,11 @@ t.test('remote1 -> remote2 -> node1, live, with a client connected', async (t) =
   const client = startClient(IP, 300, 'remote-move');
   await waitReplies(client, 20);
 
+  const bridgeBefore = await macOf(3, 'br0');
+  t.match(await macOf(3, hostInterfaceName(ID)), /^fe:/, 'the container\'s host-side veth has a MAC no bridge takes (fe:...)');
   const there = await moveAndMeasure(ID, 'remote1', 'remote2');
+  t.equal(await macOf(3, 'br0'), bridgeBefore, 'remote1\'s bridge kept its address when the container\'s veth left');
+  t.match(await macOf(4, hostInterfaceName(ID)), /^fe:/, 'and the veth CRIU re-created on remote2 got one too');
   t.equal(there.summary.source, 'remote1', 'migrated from remote1');
   t.equal(there.summary.target, 'remote2', 'to remote2');
   t.equal(there.counterAfter?.instance, there.counterBefore?.instance, 'the same process on remote2');
@@ -83,6 +88,14 @@ t.test('standby remote1 drains its container live', async (t) => {
   await standby('remote1', false);
   await removeResource(ID);
 });
+
+/** An interface's MAC address on a node. */
+async function macOf(node: NodeId, dev: string): Promise<string> {
+  const r = await nodeExec(node, 'ip', ['-j', 'link', 'show', 'dev', dev]);
+  const mac = (JSON.parse(r.stdout || '[]') as { address?: string }[])[0]?.address;
+  if (!mac) throw new Error(`no ${dev} on node ${node}: ${r.stderr}`);
+  return mac;
+}
 
 /** Bytes sent through an interface of a node (ask ip: its /sys shows the host's interfaces). */
 async function txBytes(node: NodeId, dev: string): Promise<number> {

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { defaultMac, hostInterfaceName } from '../../src/runtime/naming.js';
-import { containerNetworkBatch } from '../../src/runtime/bridge.js';
+import { containerNetworkBatch, hostSideMac } from '../../src/runtime/bridge.js';
 import { parseConfig } from '../../src/ocf/config.js';
 import { PARAMS, type Config } from '../../src/settings/params.js';
 import { int, pick, seeded } from './fixtures/random.js';
@@ -112,3 +112,12 @@ t.test('an IPv6 link-local gateway, the usual one, gets a route ip accepts', asy
   t.match(route, / dev eth0( |$)/, 'it names eth0');
 });
 
+
+t.test('the host side of a veth gets a MAC no bridge takes as its own (0xfe first, unicast, locally administered)', async (t) => {
+  t.equal(hostSideMac(Buffer.from([0, 1, 2, 0xab, 0xff])), 'fe:00:01:02:ab:ff');
+  for (let i = 0; i < 50; i += 1) {
+    const mac = hostSideMac();
+    t.match(mac, /^fe(:[0-9a-f]{2}){5}$/, mac);
+  }
+  t.ok(Number.parseInt('fe', 16) & 0x02 && !(Number.parseInt('fe', 16) & 0x01), 'locally administered, unicast');
+});

@@ -5,6 +5,7 @@ import {
   readLocalRecord, readRestoreIntent, removeLocalRecord, removeRestoreIntent, restoredRootPid, writeLocalRecord, type LocalRecord, type RestoreIntent,
 } from '../local-record.js';
 import { commandLineOf, identityOf, isAlive, isPidNamespaceInit, namespaceOf, startedAtMs } from '../../util/proc.js';
+import { settleRestoredHostSide } from '../bridge.js';
 
 /** What the native driver runs on a node: namespaces, the container's hostname, its network. */
 const NATIVE_PROGRAMS = ['unshare', 'nsenter', 'setsid', 'ip', 'hostname'];
@@ -112,8 +113,10 @@ export class NativeDriver implements ContainerDriver {
     const id = identityOf(pid);
     const pidNamespace = namespaceOf(pid, 'pid');
     if (!id || !pidNamespace) throw new Error(`the restored container (pid ${pid}) is not running`);
-    writeLocalRecord(this.recordFor(pid, id.startTime, pidNamespace, 'restore', await this.hostInterface()));
+    const hostSide = await this.hostInterface();
+    writeLocalRecord(this.recordFor(pid, id.startTime, pidNamespace, 'restore', hostSide));
     removeRestoreIntent(this.config.name);
+    await settleRestoredHostSide(hostSide);
   }
 
   forget(): void {

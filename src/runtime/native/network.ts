@@ -2,15 +2,14 @@
 import type { Config } from '../../settings/params.js';
 import { run } from '../../util/run.js';
 import { hostInterfaceName } from '../naming.js';
-import { containerNetworkBatch } from '../bridge.js';
+import { containerNetworkBatch, plugVeth } from '../bridge.js';
 
 export { bridgeExists, removeHostInterface } from '../bridge.js';
 
 export async function plugNetwork(config: Config, pid: number): Promise<string | undefined> {
   const hostSide = config.bridge ? hostInterfaceName(config.name) : undefined;
   if (config.bridge && hostSide) {
-    await run('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
-    await run('ip', ['link', 'set', hostSide, 'master', config.bridge, 'up']);
+    await plugVeth(hostSide, String(pid), config.bridge);
   }
   await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-batch', '-'], { input: `${containerNetworkBatch(config).join('\n')}\n` });
   return hostSide;

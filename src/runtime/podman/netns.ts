@@ -6,7 +6,7 @@
 import type { Config } from '../../settings/params.js';
 import { run } from '../../util/run.js';
 import { hostInterfaceName } from '../naming.js';
-import { containerNetworkBatch, removeHostInterface } from '../bridge.js';
+import { containerNetworkBatch, plugVeth, removeHostInterface } from '../bridge.js';
 import { HOLD_TABLE, holdRuleset, netnsName, netnsPath } from './args.js';
 
 export const hostSide = (config: Config): string | undefined => (config.bridge ? hostInterfaceName(config.name) : undefined);
@@ -25,8 +25,7 @@ export async function makeNetns(config: Config, held: boolean): Promise<void> {
     if (held) await run('nsenter', inNetns(config, ['nft', '-f', '-']), { input: holdRuleset() });
     const host = hostSide(config);
     if (host && config.bridge) {
-      await run('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netnsName(config.name)]);
-      await run('ip', ['link', 'set', host, 'master', config.bridge, 'up']);
+      await plugVeth(host, netnsName(config.name), config.bridge);
     }
     await run('ip', ['-n', netnsName(config.name), '-batch', '-'], { input: `${containerNetworkBatch(config).join('\n')}\n` });
   } catch (err) {
