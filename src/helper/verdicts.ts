@@ -3,8 +3,8 @@
  * ContainerWatch) and keeps one verdict file per container, which the agent's shell entry (ocf/ferry/container)
  * reads instead of starting Node.js. The protocol, and why it stays truthful, is written down in migrate/watch.ts.
  *
- * Each container is judged about four times per monitor interval (at least every second, at most every ten); a
- * verdict stays valid for two such periods and a second, so a helper that stalls stops answering on its own.
+ * Each container is judged twice per monitor interval (at least every second, at most every ten); a verdict stays
+ * valid for two such periods and a second, so a helper that stalls stops answering on its own.
  */
 import { randomBytes } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ export const judgingFile = (key: string): string => join(verdictsDir(), `.judgin
 export const keeperFile = (): string => join(verdictsDir(), '.keeper');
 
 export function refreshMs(intervalMs: number): number {
-  return Math.min(MAX_REFRESH_MS, Math.max(MIN_REFRESH_MS, Math.round(intervalMs / 4)));
+  return Math.min(MAX_REFRESH_MS, Math.max(MIN_REFRESH_MS, Math.round(intervalMs / 2)));
 }
 
 export interface Writer { pid: number; startTime: number }

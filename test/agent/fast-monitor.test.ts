@@ -19,7 +19,7 @@ import { generateAuthkey } from '../../src/helper/authkey.js';
 const scratch = new Scratch('fastmon');
 const runDir = scratch.runDir;
 const key = join(scratch.dir, 'authkey');
-/** The monitor's interval here: the helper judges every second, a verdict is valid for three. */
+/** The monitor's interval here: the helper judges every two seconds, a verdict is valid for five. */
 const INTERVAL = { OCF_RESKEY_CRM_meta_interval: '4000' };
 let helper: ResultPromise | undefined;
 
@@ -106,8 +106,8 @@ t.test('with the helper: running is answered without starting anything, until it
   await waitFor('a fresh verdict naming the container', 5000, () => readFileSync(verdictPath, 'utf8').split(' ')[7] === String(record.pid));
   helper?.kill('SIGSTOP');
   t.equal((await withoutPrograms('monitor', params)).code, 0, 'just stopped: its last verdict still holds');
-  await sleep(3500);
-  t.equal((await withoutPrograms('monitor', params)).code, 5, 'past the verdict\'s validity (3 s): the agent\'s path');
+  await sleep(5500);
+  t.equal((await withoutPrograms('monitor', params)).code, 5, 'past the verdict\'s validity (5 s): the agent\'s path');
   helper?.kill('SIGCONT');
 
   // monitor_cmd fails: within one interval the helper no longer says running, and the agent says why
@@ -115,7 +115,7 @@ t.test('with the helper: running is answered without starting anything, until it
   await waitFor('a fresh verdict', 5000, () => readFileSync(verdictPath, 'utf8') !== stale);
   writeFileSync(flag, '');
   const failed = await pollAgent(params, 8000, (r) => r.code !== 0);
-  t.equal(failed.code, 1, 'monitor_cmd failing: monitor 1 within one interval (4 s) and a refresh', shown(failed));
+  t.equal(failed.code, 1, 'monitor_cmd failing: monitor 1 within one interval (4 s) and a refresh (2 s)', shown(failed));
   t.match(failed.reasons.join(' '), /unhealthy/, 'the reason is the agent\'s');
 
   // the init killed: at once, not a refresh later
