@@ -77,16 +77,24 @@ export function keepVerdicts(watch: ContainerWatch, o: { tickMs?: number; concur
       removeQuietly(marker);
     }
     const path = join(verdictsDir(), key);
-    if (!verdict || verdict.stopped) {
+    // never a rejection: the helper serves migrations too, and an unhandled one would end it
+    try {
+      if (!verdict || verdict.stopped) {
+        removeQuietly(path);
+        if (verdict) watch.release(key, verdict.generation);
+        t.dueAt = Date.now() + MIN_REFRESH_MS;
+        return;
+      }
+      const now = bootTicksNow(TICKS_PER_SECOND);
+      if (now === undefined) { removeQuietly(path); return; }
+      writeAtomic(path, formatVerdict(me, verdict, now));
+      t.dueAt = Date.now() + refreshMs(verdict.intervalMs);
+    } catch (err) {
       removeQuietly(path);
-      if (verdict) watch.release(key, verdict.generation);
       t.dueAt = Date.now() + MIN_REFRESH_MS;
-      return;
+      if (!t.failing) logger.warning(`helper: cannot keep the verdict of ${key}: ${err instanceof Error ? err.message : String(err)}`);
+      t.failing = true;
     }
-    const now = bootTicksNow(TICKS_PER_SECOND);
-    if (now === undefined) { removeQuietly(path); return; }
-    writeAtomic(path, formatVerdict(me, verdict, now));
-    t.dueAt = Date.now() + refreshMs(verdict.intervalMs);
   };
 
   const tick = () => {
@@ -104,12 +112,19 @@ export function keepVerdicts(watch: ContainerWatch, o: { tickMs?: number; concur
       if (inFlight.size >= concurrency) break;
       if (t.busy || t.dueAt > now) continue;
       t.busy = true;
-      const p = judgeOne(key, t).finally(() => { t.busy = false; inFlight.delete(p); });
+      const p = judgeOne(key, t).catch(() => undefined).finally(() => { t.busy = false; inFlight.delete(p); });
       inFlight.add(p);
     }
   };
-  const timer = setInterval(tick, o.tickMs ?? 250);
-  tick();
+  const guardedTick = () => {
+    try {
+      tick();
+    } catch (err) {
+      logger.warning(`helper: the verdict keeper's round failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const timer = setInterval(guardedTick, o.tickMs ?? 250);
+  guardedTick();
   return {
     async close() {
       clearInterval(timer);
