@@ -67,9 +67,25 @@ async function dispatch(action: string, env: NodeJS.ProcessEnv): Promise<OcfCode
   }
 }
 
+/**
+ * An error no code path caught (an 'error' event nobody listens to, a rejected promise nobody awaits) would end the
+ * process with status 1 and no exit reason: Pacemaker's log would then say nothing of what happened. Say it.
+ */
+function reportEscapedErrors(action: string): void {
+  const escaped = (what: string) => (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof Error && err.stack) logger.err(`${action}: ${what}: ${err.stack.split('\n').slice(0, 6).join(' | ')}`);
+    process.exitCode = reportFailure(OCF.ERR_GENERIC, `${action}: internal error (${what}: ${message}); this is a bug in ferry`);
+    void flushLogs().finally(() => process.exit());
+  };
+  process.once('uncaughtException', escaped('uncaught exception'));
+  process.once('unhandledRejection', escaped('unhandled rejection'));
+}
+
 export async function runAgent(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<OcfCode> {
   configureLogging(settingsFromEnv(env, 'container'));
   const action = args[0] ?? '';
+  reportEscapedErrors(action);
   let code: OcfCode;
   try {
     code = await dispatch(action, env);
