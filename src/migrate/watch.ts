@@ -179,14 +179,19 @@ export function containerWatch(judge = new WatchJudge()): ContainerWatch {
   };
 }
 
-/** True when a helper on this node keeps verdicts (its keeper file names a live process). */
-export function verdictsKept(): boolean {
+/** Whether the file names (as "PID START") a process alive now: the helper's keeper and judging markers. */
+function namesLiveProcess(path: string): boolean {
   try {
-    const [pid, startTime] = readFileSync(keeperFile(), 'utf8').trim().split(' ').map(Number);
+    const [pid, startTime] = readFileSync(path, 'utf8').trim().split(' ').map(Number);
     return pid !== undefined && startTime !== undefined && isAlive({ pid, startTime });
   } catch {
     return false;
   }
+}
+
+/** True when a helper on this node keeps verdicts (its keeper file names a live process). */
+export function verdictsKept(): boolean {
+  return namesLiveProcess(keeperFile());
 }
 
 const slowPathNoted = (): string => join(watchDir(), '.slow-path-noted');
@@ -206,14 +211,7 @@ export function watchRunning(key: string | undefined, config: Config, intervalMs
 }
 
 /** Whether the helper is judging `key` right now (its marker names a live helper). */
-function beingJudged(key: string): boolean {
-  try {
-    const [pid, startTime] = readFileSync(judgingFile(key), 'utf8').trim().split(' ').map(Number);
-    return pid !== undefined && startTime !== undefined && isAlive({ pid, startTime });
-  } catch {
-    return false;
-  }
-}
+const beingJudged = (key: string): boolean => namesLiveProcess(judgingFile(key));
 
 /**
  * Before an action changes the container (start, stop, a migration): no verdict answers for it any more, and a
