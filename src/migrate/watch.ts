@@ -31,7 +31,7 @@ import type { ContainerDriver } from '../runtime/driver.js';
 import type { ContainerHere } from './container.js';
 import { loadDriver } from '../runtime/load-driver.js';
 import { containerHealth } from './health.js';
-import type { ContainerWatch } from '../helper/keeper.js';
+import type { ContainerWatch, WatchVerdict } from '../helper/keeper.js';
 
 export interface Watch {
   key: string;
@@ -103,16 +103,8 @@ export function registrationChangedAt(key: string): number | undefined {
   }
 }
 
-export interface Judgement {
-  generation: string;
-  /** The container's init as the helper saw it running (absent when not running). */
-  pid: number | undefined;
-  startTime: number | undefined;
-  monitorRunning: boolean;
-  probeRunning: boolean;
-  /** Neither kind of monitor finds it: the registration may go (a later slow path registers it again). */
-  stopped: boolean;
-}
+/** A registration judged: what the helper writes down, but the interval, which is the registration's. */
+export type Judgement = Omit<WatchVerdict, 'intervalMs'>;
 
 interface Judged { driver: ContainerDriver; checkedAt: number; checkError: unknown }
 

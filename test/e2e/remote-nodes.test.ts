@@ -10,7 +10,7 @@ import { crm, failedActions, labDown, labUp, nodeExec, pacemakerLog, resourceNod
 import { clear, executedOperations, move, standby } from '../lab/cluster.js';
 import {
   clientReplies, containerResource, counterFile, createAndWait, criuForTests, endAfterMoves, moveAndMeasure, readCounter,
-  removeResource, startClient, waitReplies, waitRunningOn,
+  removeResource, startClient, txBytes, waitReplies, waitRunningOn,
 } from '../lab/scenario.js';
 import { hostInterfaceName } from '../../src/runtime/naming.js';
 
@@ -97,13 +97,6 @@ async function macOf(node: NodeId, dev: string): Promise<string> {
   return mac;
 }
 
-/** Bytes sent through an interface of a node (ask ip: its /sys shows the host's interfaces). */
-async function txBytes(node: NodeId, dev: string): Promise<number> {
-  const r = await nodeExec(node, 'ip', ['-j', '-s', 'link', 'show', 'dev', dev]);
-  const bytes = (JSON.parse(r.stdout) as { stats64: { tx: { bytes: number } } }[])[0]?.stats64.tx.bytes;
-  if (bytes === undefined) throw new Error(`no counters for ${dev} on node${node}: ${r.stderr}`);
-  return bytes;
-}
 
 t.test('storage=none between two remote nodes: the images cross the remotes\' migration network', async (t) => {
   const id = 'rem-none';

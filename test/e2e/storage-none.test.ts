@@ -13,7 +13,7 @@ import { AGENT, agent } from '../lab/agent-in-node.js';
 import { setFault, throttle, unthrottle, useFaultWrapper, workloadPids } from '../lab/faults.js';
 import {
   clientReplies, containerResource, counterFile, counterSince, createAndWait, readCounter, removeResource,
-  settleOnOne, startClient, useLab, waitReplies, waitRunningOn,
+  settleOnOne, startClient, txBytes, useLab, waitReplies, waitRunningOn,
 } from '../lab/scenario.js';
 
 const STATE = '/var/lib/ferry';
@@ -26,13 +26,6 @@ function resource(id: string, ip: string, ballastMiB: number, extra: Record<stri
   return r;
 }
 
-/** Bytes sent through an interface of a node (its /sys shows the host's interfaces, so ask ip). */
-async function txBytes(node: NodeId, dev: string): Promise<number> {
-  const r = await nodeExec(node, 'ip', ['-j', '-s', 'link', 'show', 'dev', dev]);
-  const bytes = (JSON.parse(r.stdout) as { stats64: { tx: { bytes: number } } }[])[0]?.stats64.tx.bytes;
-  if (bytes === undefined) throw new Error(`no counters for ${dev} on node${node}: ${r.stderr}`);
-  return bytes;
-}
 
 async function nodeFile(node: NodeId, path: string): Promise<string> {
   return (await nodeExec(node, 'cat', [path])).stdout;

@@ -246,3 +246,11 @@ export function useLab(t: { before(fn: () => Promise<void>): unknown; teardown(f
   });
   t.teardown(async () => { await labDown(); });
 }
+
+/** Bytes sent through an interface of a node (ask ip: a node's /sys shows the host's interfaces). */
+export async function txBytes(node: NodeId, dev: string): Promise<number> {
+  const r = await nodeExec(node, 'ip', ['-j', '-s', 'link', 'show', 'dev', dev]);
+  const bytes = (JSON.parse(r.stdout) as { stats64: { tx: { bytes: number } } }[])[0]?.stats64.tx.bytes;
+  if (bytes === undefined) throw new Error(`no counters for ${dev} on node ${node}: ${r.stderr}`);
+  return bytes;
+}
