@@ -38,5 +38,14 @@ total=$(count total); pass=$(count pass); fail=$(count fail); skip=$(count skip)
 [ -n "$summary" ] || { echo "0 passed, 1 failed (tap printed no summary)"; exit 1; }
 [ "$skip" = 0 ] && [ "$todo" = 0 ] || echo "($skip skipped and $todo todo, not counted as passed)"
 failed=$((total - pass - skip - todo))   # a todo or skip is neither passed (said above) nor a failure
+if [ "$failed" != 0 ] || [ "$status" != 0 ]; then
+  # the log's end is what a reader of CI sees first: repeat each failure (the innermost assertion with its
+  # diagnostics, then the subtests and the file it sits in) so it need not be searched for in an hour's output
+  echo "# failures:"
+  awk '/^ *not ok / { print; grab = 1; n = 0; next }
+       grab && /^ *---$/ { inyaml = 1 }
+       grab && inyaml { if (n++ < 40) print; if ($0 ~ /^ *\.\.\.$/) { inyaml = 0; grab = 0 } next }
+       { grab = 0 }' "$out" | head -300
+fi
 echo "$pass passed, $failed failed"
 [ "$status" = 0 ] && [ "$failed" = 0 ]
