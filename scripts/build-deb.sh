@@ -45,6 +45,8 @@ sed -i '1s|.*|#!/usr/bin/node|' "$P/bin/ferry"
 # the agent's shell entry starts the node its Depends: names
 sed -i 's|^NODE=node |NODE=/usr/bin/node |' "$P/ocf/ferry/container"
 grep -q '^NODE=/usr/bin/node ' "$P/ocf/ferry/container" || die "the agent's entry names no node to run"
+sed -i 's|^AGENT= |AGENT=/usr/lib/ferry/current/ocf/ferry/agent.cjs |' "$P/ocf/ferry/container"
+grep -q '^AGENT=/usr/lib/ferry/current/ocf/ferry/agent.cjs ' "$P/ocf/ferry/container" || die "the agent's entry names no agent.cjs"
 
 
 # ---- the system's paths

@@ -34,6 +34,8 @@ cp -R node_modules "$stage/"
 # only what runs: development tools (TypeScript, tap) stay behind
 (cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund --silent >/dev/null 2>&1)
 rm -rf "$stage/dist/bench" "$stage/dist/test"
+# the agent's entry finds its agent.cjs without a readlink process (every monitor without the helper runs it)
+sed -i "s|^AGENT= |AGENT=$PREFIX/current/ocf/ferry/agent.cjs |" "$stage/ocf/ferry/container"
 chmod -R go-w "$stage"
 chmod -R a+rX "$stage"
 

@@ -17,7 +17,7 @@
  * finds the container running. A recurring monitor whose interval is not the registration's takes the slow path,
  * which registers its interval (monitor_cmd runs at that pace, and verdicts last accordingly).
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../util/lazy-crypto.js';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../settings/params.js';
@@ -53,7 +53,7 @@ export const isWatchKey = (key: string): boolean => KEY.test(key);
 const DEFAULT_INTERVAL_MS = 10_000;
 
 function writeAtomic(path: string, text: string): void {
-  const tmp = join(join(path, '..'), `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(join(path, '..'), `.${process.pid}.${randomHex(4)}.tmp`);
   writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, path);
 }
@@ -80,7 +80,7 @@ export function registerWatch(key: string | undefined, config: Config, intervalM
   if (known && JSON.stringify({ key: known.key, config: known.config, intervalMs: known.intervalMs }) === body) return;
   ensurePrivateDir(watchDir());
   removeQuietly(join(verdictDir(), key));
-  writeAtomic(join(watchDir(), key), `${randomBytes(6).toString('hex')}\n${body}\n`);
+  writeAtomic(join(watchDir(), key), `${randomHex(6)}\n${body}\n`);
 }
 
 /** The container stopped or left this node: no verdict may answer for it any more. */

@@ -2,7 +2,7 @@
  * The container's side of the network Ferry makes (native and podman): the `ip -batch` lines that address its
  * eth0, the host bridge it joins (which every driver checks exists), and removing the host side of its veth.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBuffer } from '../util/lazy-crypto.js';
 import type { Config } from '../settings/params.js';
 import { run } from '../util/run.js';
 import { defaultMac } from './naming.js';
@@ -36,7 +36,7 @@ export async function bridgeExists(bridge: string): Promise<boolean> {
  * seconds (found with Pacemaker Remote in the lab: the cluster lost the node). 0xfe first (locally administered,
  * unicast) is above any vendor's, as libvirt and LXC choose for the same reason.
  */
-export function hostSideMac(random: Buffer = randomBytes(5)): string {
+export function hostSideMac(random: Buffer = randomBuffer(5)): string {
   return ['fe', ...[...random.subarray(0, 5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 

@@ -1,8 +1,8 @@
 /** Stable names derived from the container name: the host-side veth and the default MAC. */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/lazy-crypto.js';
 
 function digest(name: string): Buffer {
-  return createHash('sha256').update(`ferry:${name}`).digest();
+  return nodeCrypto().createHash('sha256').update(`ferry:${name}`).digest();
 }
 
 /** At most 15 characters (IFNAMSIZ); the same on every node so CRIU can re-create it on restore. */

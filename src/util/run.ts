@@ -2,7 +2,6 @@
  * The one way Ferry runs an external command: execa with an argument array (never a shell string), a timeout
  * bounded by the action's deadline, the command line logged at debug, and errors that explain themselves.
  */
-import { execa } from './third-party.js';
 import { logger } from './log.js';
 import { currentDeadline } from './deadline.js';
 import { childrenOf } from './proc.js';
@@ -67,6 +66,8 @@ export async function run(file: string, args: readonly string[], options: RunOpt
   const command = renderCommand(file, args);
   const timeoutMs = currentDeadline().bound(options.timeoutMs);
   logger.debug(`running: ${command}`);
+  // loaded on the first command, not with this module: a monitor that runs none never parses execa or winston
+  const { execa } = await import('./third-party.js');
   const subprocess = execa(file, args, {
     reject: false,
     ...(options.killTree ? {} : { timeout: timeoutMs }),

@@ -5,7 +5,6 @@
  * running unwired. The init is a session leader inside its PID namespace, as CRIU requires, and inherits no
  * descriptor above 2 (a leaked one makes a checkpoint fail).
  */
-import { execa } from '../../util/third-party.js';
 import { childrenOf } from '../../util/proc.js';
 import { waitUntil } from '../../util/deadline.js';
 import { logger } from '../../util/log.js';
@@ -25,6 +24,7 @@ export interface Launched {
 export async function launchInit(name: string, command: string): Promise<Launched> {
   const args = ['--net', '--pid', '--fork', '--uts', '--ipc', '--', 'setsid', '/bin/sh', '-c', INIT_SCRIPT, 'ferry-init', name, command];
   logger.debug(`running: ${renderCommand('unshare', args)}`);
+  const { execa } = await import('../../util/third-party.js');
   const unshare = execa('unshare', args, {
     detached: true, stdin: 'pipe', stdout: 'ignore', stderr: 'ignore', reject: false, cleanup: false,
   });

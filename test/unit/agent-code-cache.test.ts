@@ -1,0 +1,89 @@
+/**
+ * The agent's V8 code cache (ocf/ferry/agent.cjs): made on the first run, used as it is afterwards, replaced when
+ * V8 rejects it, never read when someone else could have written it, and a newer bundle's replaces the older's.
+ * "Used as it is" is seen from outside: a cache V8 accepts is not written again (same inode), one it rejects is.
+ */
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO } from '../lab/lab.js';
+
+const work = mkdtempSync(join(tmpdir(), 'ferry-code-cache-'));
+t.teardown(() => rmSync(work, { recursive: true, force: true }));
+
+// a package of its own (the entry finds dist/ beside ocf/), so that its bundle can be touched without touching the repository's
+const pkg = join(work, 'pkg');
+mkdirSync(join(pkg, 'ocf', 'ferry'), { recursive: true });
+mkdirSync(join(pkg, 'dist'));
+copyFileSync(join(REPO, 'ocf', 'ferry', 'agent.cjs'), join(pkg, 'ocf', 'ferry', 'agent.cjs'));
+for (const f of ['agent.cjs', 'agent-deps.cjs']) copyFileSync(join(REPO, 'dist', f), join(pkg, 'dist', f));
+copyFileSync(join(REPO, 'package.json'), join(pkg, 'package.json'));
+copyFileSync(join(REPO, 'heartbeat-meta.xml'), join(pkg, 'heartbeat-meta.xml'));
+
+function metaData(cacheDir: string) {
+  const r = spawnSync(process.execPath, [join(pkg, 'ocf', 'ferry', 'agent.cjs'), 'meta-data'],
+    { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', FERRY_CACHE_DIR: cacheDir, OCF_ROOT: '/usr/lib/ocf' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const caches = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.v8cache'));
+
+const reference = metaData(join(work, 'unused')).stdout;
+
+t.test('made on the first run, 0644 in a 0755 directory, and used unchanged by the next', async (t) => {
+  const dir = join(work, 'c1');
+  const first = metaData(dir);
+  t.equal(first.status, 0, 'meta-data succeeds');
+  t.equal(first.stdout, reference, 'and prints the same metadata');
+  const [file] = caches(dir);
+  t.ok(file?.startsWith(`agent-${process.version}-`), `one cache, of this Node.js (${file ?? 'none'})`);
+  const path = join(dir, file ?? '');
+  t.equal(statSync(dir).mode & 0o777, 0o755, 'the directory is 0755');
+  t.equal(statSync(path).mode & 0o777, 0o644, 'the cache is 0644');
+  const before = statSync(path);
+  const second = metaData(dir);
+  t.equal(second.status, 0);
+  t.equal(second.stdout, reference, 'the cached code prints the same metadata');
+  t.equal(statSync(path).ino, before.ino, 'accepted by V8: not written again');
+});
+
+t.test('a cache V8 rejects is replaced; the action is not affected', async (t) => {
+  const dir = join(work, 'c2');
+  metaData(dir);
+  const path = join(dir, caches(dir)[0] ?? '');
+  writeFileSync(path, Buffer.alloc(4096, 7), { mode: 0o644 });
+  const r = metaData(dir);
+  t.equal(r.status, 0, 'meta-data succeeds');
+  t.equal(r.stdout, reference, 'with the same output');
+  t.not(readFileSync(path).subarray(0, 64).toString('hex'), Buffer.alloc(64, 7).toString('hex'), 'the garbage was replaced by a real cache');
+});
+
+t.test('a cache others may write is never read (nor replaced); nor is a directory others may write used', async (t) => {
+  const dir = join(work, 'c3');
+  metaData(dir);
+  const path = join(dir, caches(dir)[0] ?? '');
+  writeFileSync(path, Buffer.alloc(4096, 7));
+  chmodSync(path, 0o664);
+  const before = statSync(path);
+  t.equal(metaData(dir).stdout, reference, 'the action still works');
+  t.equal(statSync(path).ino, before.ino, 'not replaced: it was not read (read, V8 would have rejected it and the agent replaced it)');
+
+  const open = join(work, 'c4');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  t.equal(metaData(open).stdout, reference, 'the action works');
+  t.same(caches(open), [], 'no cache written where others may write');
+});
+
+t.test('a new bundle: a cache of its own, and the old one of this Node.js removed', async (t) => {
+  const dir = join(work, 'c5');
+  metaData(dir);
+  const [old] = caches(dir);
+  const future = new Date(Date.now() + 60_000);
+  utimesSync(join(pkg, 'dist', 'agent.cjs'), future, future);
+  t.equal(metaData(dir).stdout, reference);
+  const now = caches(dir);
+  t.equal(now.length, 1, 'one cache');
+  t.not(now[0], old, 'the new bundle\'s');
+});
