@@ -6,7 +6,6 @@
  * Each container is judged twice per monitor interval (at least every second, at most every ten); a verdict stays
  * valid for two such periods and a second, so a helper that stalls stops answering on its own.
  */
-import { randomBytes } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDir, listQuietly, removeQuietly } from '../util/files.js';
@@ -42,8 +41,10 @@ export function formatVerdict(writer: Writer, v: WatchVerdict, nowTicks: number)
     v.pid ?? 0, v.startTime ?? 0, v.monitorRunning ? 1 : 0, v.probeRunning ? 1 : 0].join(' ') + '\n';
 }
 
+let written = 0;
 function writeAtomic(path: string, text: string): void {
-  const tmp = join(verdictsDir(), `.${randomBytes(4).toString('hex')}.tmp`);
+  // one writer (the helper) per directory: its PID and a count name a temporary file no one else uses
+  const tmp = join(verdictsDir(), `.${process.pid}.${written++}.tmp`);
   writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, path);
 }
@@ -97,6 +98,19 @@ export function keepVerdicts(watch: ContainerWatch, o: { tickMs?: number; concur
     }
   };
 
+  // judgements start as soon as one ends, not only on the next tick: a hundred containers judged twice every
+  // 10 s need 20 a second, more than a few per tick would give
+  const startDue = () => {
+    const now = Date.now();
+    for (const [key, t] of tracked) {
+      if (inFlight.size >= concurrency) break;
+      if (t.busy || t.dueAt > now) continue;
+      t.busy = true;
+      const p = judgeOne(key, t).catch(() => undefined).finally(() => { t.busy = false; inFlight.delete(p); guarded(startDue); });
+      inFlight.add(p);
+    }
+  };
+
   const tick = () => {
     const now = Date.now();
     const registered = watch.registered();
@@ -108,23 +122,17 @@ export function keepVerdicts(watch: ContainerWatch, o: { tickMs?: number; concur
       if (!t) tracked.set(key, { changedAt, dueAt: now, busy: false, failing: false });
       else if (t.changedAt !== changedAt) { t.changedAt = changedAt; t.dueAt = now; }
     }
-    for (const [key, t] of tracked) {
-      if (inFlight.size >= concurrency) break;
-      if (t.busy || t.dueAt > now) continue;
-      t.busy = true;
-      const p = judgeOne(key, t).catch(() => undefined).finally(() => { t.busy = false; inFlight.delete(p); });
-      inFlight.add(p);
-    }
+    startDue();
   };
-  const guardedTick = () => {
+  const guarded = (round: () => void) => {
     try {
-      tick();
+      round();
     } catch (err) {
       logger.warning(`helper: the verdict keeper's round failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
-  const timer = setInterval(guardedTick, o.tickMs ?? 250);
-  guardedTick();
+  const timer = setInterval(() => guarded(tick), o.tickMs ?? 250);
+  guarded(tick);
   return {
     async close() {
       clearInterval(timer);

@@ -94,13 +94,17 @@ export function listWatchKeys(): string[] {
   return listQuietly(watchDir()).filter(isWatchKey);
 }
 
-/** When the registration last changed (ms), to re-read only what changed. */
-export function registrationChangedAt(key: string): number | undefined {
+function modifiedAt(path: string): number | undefined {
   try {
-    return statSync(join(watchDir(), key)).mtimeMs;
+    return statSync(path).mtimeMs;
   } catch {
     return undefined;
   }
+}
+
+/** When the registration last changed (ms), to re-read only what changed. */
+export function registrationChangedAt(key: string): number | undefined {
+  return modifiedAt(join(watchDir(), key));
 }
 
 /** A registration judged: what the helper writes down, but the interval, which is the registration's. */
@@ -154,13 +158,40 @@ export class WatchJudge {
   }
 }
 
-/** The helper's view of the watched containers (helper/keeper.ts), judged by the engine. */
+/**
+ * How long a listing of the registrations stands while the directory's mtime stays the same: every registration
+ * is written by a rename, which changes it, but two renames within one timestamp tick may leave it as it was.
+ */
+const RELIST_MS = 5000;
+
+/**
+ * The helper's view of the watched containers (helper/keeper.ts), judged by the engine. The helper asks several
+ * times a second for a hundred containers or more, so the directory is listed again only when it changed, and a
+ * registration is parsed again only when its file did. A registration read stale for a moment costs no truth:
+ * its verdict names the old generation, which the shell entry does not accept.
+ */
 export function containerWatch(judge = new WatchJudge()): ContainerWatch {
+  let listing: { dirChangedAt: number | undefined; listedAt: number; keys: Map<string, number> } | undefined;
+  const parsed = new Map<string, { changedAt: number; reg: Registration }>();
   return {
-    registered: () => new Map(listWatchKeys().map((k) => [k, registrationChangedAt(k) ?? 0])),
+    registered() {
+      const dirChangedAt = modifiedAt(watchDir());
+      if (!listing || listing.dirChangedAt !== dirChangedAt || Date.now() - listing.listedAt >= RELIST_MS) {
+        listing = { dirChangedAt, listedAt: Date.now(), keys: new Map(listWatchKeys().map((k) => [k, registrationChangedAt(k) ?? 0])) };
+        for (const key of parsed.keys()) if (!listing.keys.has(key)) parsed.delete(key);
+      }
+      return listing.keys;
+    },
     async judge(key) {
-      const reg = readRegistration(key);
-      if (!reg) { judge.forget(key); return undefined; }
+      const changedAt = registrationChangedAt(key);
+      let known = parsed.get(key);
+      if (changedAt !== undefined && known?.changedAt !== changedAt) {
+        const reg = readRegistration(key);
+        known = reg ? { changedAt, reg } : undefined;
+        if (known) parsed.set(key, known); else parsed.delete(key);
+      }
+      if (changedAt === undefined || !known) { parsed.delete(key); judge.forget(key); return undefined; }
+      const { reg } = known;
       return { ...await judge.judge(reg), intervalMs: reg.intervalMs };
     },
     release(key, generation) {

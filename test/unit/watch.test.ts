@@ -3,8 +3,9 @@ import t from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isWatchKey, readRegistration, registerWatch, unregisterWatch, verdictDir, watchDir } from '../../src/migrate/watch.js';
-import { formatVerdict, refreshMs } from '../../src/helper/verdicts.js';
+import { containerWatch, isWatchKey, readRegistration, registerWatch, unregisterWatch, verdictDir, watchDir } from '../../src/migrate/watch.js';
+import { formatVerdict, keepVerdicts, refreshMs } from '../../src/helper/verdicts.js';
+import type { ContainerWatch } from '../../src/helper/keeper.js';
 import { parseConfig } from '../../src/ocf/config.js';
 import type { Config } from '../../src/settings/params.js';
 
@@ -59,4 +60,42 @@ t.test('the verdict line and how long it lasts', async (t) => {
   t.equal(formatVerdict({ pid: 1, startTime: 2 }, {
     generation: 'g', pid: undefined, startTime: undefined, monitorRunning: false, probeRunning: false, stopped: false, intervalMs: 4000,
   }, 7).split(' ').slice(7).join(' '), '0 0 0 0\n', 'not running: no PID, neither kind says running');
+});
+
+t.test('the helper\'s view: a new or changed registration is seen at once, though listings and parses are kept', async (t) => {
+  const w = containerWatch();
+  registerWatch('va', config('sleep 1'), 0);
+  t.same([...w.registered().keys()].sort(), ['va'], 'one registered');
+  registerWatch('vb', config('sleep 1'), 0);
+  t.same([...w.registered().keys()].sort(), ['va', 'vb'], 'a second one, seen on the next look');
+  const first = await w.judge('va');
+  t.equal(first?.generation, readRegistration('va')?.generation, 'judged as registered');
+  registerWatch('va', config('sleep 3'), 0);
+  t.equal((await w.judge('va'))?.generation, readRegistration('va')?.generation, 'changed: judged as its new generation');
+  t.not((await w.judge('va'))?.generation, first?.generation);
+  unregisterWatch('va');
+  t.equal(await w.judge('va'), undefined, 'gone: nothing to judge');
+  t.same([...w.registered().keys()], ['vb'], 'and no longer listed');
+  unregisterWatch('vb');
+});
+
+t.test('the keeper does not wait for its next round to judge what is due: a hundred containers in one round', async (t) => {
+  const keys = Array.from({ length: 100 }, (_, i) => `many${i}`);
+  const judged = new Set<string>();
+  const watch: ContainerWatch = {
+    registered: () => new Map(keys.map((k) => [k, 1])),
+    async judge(key) {
+      await new Promise((r) => setImmediate(r));
+      judged.add(key);
+      return { generation: 'g', pid: process.pid, startTime: 1, monitorRunning: true, probeRunning: true, stopped: false, intervalMs: 10_000 };
+    },
+    release: () => undefined,
+  };
+  // one round only: the next would be an hour away
+  const keeper = keepVerdicts(watch, { tickMs: 3_600_000, concurrency: 4 });
+  const deadline = Date.now() + 30_000;
+  while (judged.size < keys.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await keeper.close();
+  t.equal(judged.size, keys.length, 'every one judged in the first round, four at a time');
+  t.ok(keys.every((k) => existsSync(join(verdictDir(), k))), 'each with its verdict');
 });
