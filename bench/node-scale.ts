@@ -28,15 +28,30 @@ const MONITORED = Number(arg('monitored', '100'));
 const WINDOW_S = Number(arg('window', '300'));
 const TICKS = 100;
 
-function statTicks(pid: number): number {
+/** A process's own CPU ticks and those of the children it waited for (utime+stime, cutime+cstime). */
+function ownAndChildrenTicks(pid: number): { own: number; children: number } {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
     // utime, stime, cutime, cstime: fields 14-17, i.e. 11-14 after the command name
-    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i] ?? 0), 0);
+    const at = (i: number) => Number(f[i] ?? 0);
+    return { own: at(11) + at(12), children: at(13) + at(14) };
   } catch {
-    return 0;
+    return { own: 0, children: 0 };
   }
+}
+
+function statTicks(pid: number): number {
+  const t = ownAndChildrenTicks(pid);
+  return t.own + t.children;
+}
+
+/** Node n's monitor side in parts (CPU s so far): execd itself, the agents it ran, the helper, what the helper ran. */
+function nodeCpuParts(n: NodeId): Record<string, number> {
+  const execd = ownAndChildrenTicks(execdOf(n));
+  const pid = helperOf(n);
+  const helper = pid ? ownAndChildrenTicks(pid) : { own: 0, children: 0 };
+  return { 'pacemaker-execd': execd.own / TICKS, agents: execd.children / TICKS, helper: helper.own / TICKS, "helper's children": helper.children / TICKS };
 }
 
 /** pacemaker-execd of node n: the one in that node's mount namespace. */
@@ -92,13 +107,18 @@ async function helper(n: NodeId, action: 'start' | 'stop'): Promise<void> {
   await execa('env', ['-u', 'NODE_OPTIONS', 'sh', LAB_SH, 'helper', String(n), action], { stdin: 'ignore' });
 }
 
-async function steadyMonitors(n: NodeId, label: string): Promise<{ label: string; node: string; percentOfCore: number; cpuS: number; windowS: number }> {
+async function steadyMonitors(n: NodeId, label: string): Promise<{ label: string; node: string; percentOfCore: number; cpuS: number; windowS: number; parts: Record<string, number> }> {
   const before = nodeCpuS(n);
+  const partsBefore = nodeCpuParts(n);
   await new Promise((r) => setTimeout(r, WINDOW_S * 1000));
   const cpuS = nodeCpuS(n) - before;
+  const partsAfter = nodeCpuParts(n);
+  // in % of one core over the window
+  const parts = Object.fromEntries(Object.entries(partsAfter).map(([k, v]) => [k, (100 * (v - (partsBefore[k] ?? 0))) / WINDOW_S]));
   const percentOfCore = (100 * cpuS) / WINDOW_S;
-  process.stdout.write(`${MONITORED} monitored every 10 s for ${WINDOW_S} s, ${label}: node${n} CPU ${cpuS.toFixed(1)} s = ${percentOfCore.toFixed(2)} % of one core\n`);
-  return { label, node: `node${n}`, percentOfCore, cpuS, windowS: WINDOW_S };
+  process.stdout.write(`${MONITORED} monitored every 10 s for ${WINDOW_S} s, ${label}: node${n} CPU ${cpuS.toFixed(1)} s = ${percentOfCore.toFixed(2)} % of one core`
+    + ` (${Object.entries(parts).map(([k, v]) => `${k} ${v.toFixed(2)} %`).join(', ')})\n`);
+  return { label, node: `node${n}`, percentOfCore, cpuS, windowS: WINDOW_S, parts };
 }
 
 async function main(): Promise<void> {
