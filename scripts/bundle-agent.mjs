@@ -8,11 +8,17 @@ const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node18'
 
 await build({ ...common, entryPoints: ['src/util/third-party.ts'], outfile: 'dist/agent-deps.cjs' });
 
-/** Imports of src/util/third-party.ts become a require of the deps bundle, evaluated when first needed. */
+/**
+ * Imports of src/util/third-party.ts become a require of the deps bundle, evaluated when first needed: through a
+ * stub bundled here, so that a dynamic import of it is esbuild's own lazy init, not a real import(), which the
+ * agent's entry (it compiles this bundle with vm.Script, for V8's code cache) could not serve.
+ */
 const depsBundle = {
   name: 'deps-bundle',
   setup(b) {
-    b.onResolve({ filter: /third-party\.js$/ }, () => ({ path: './agent-deps.cjs', external: true }));
+    b.onResolve({ filter: /third-party\.js$/ }, () => ({ path: 'third-party', namespace: 'deps-bundle' }));
+    b.onLoad({ filter: /.*/, namespace: 'deps-bundle' }, () => ({ contents: "module.exports = require('./agent-deps.cjs');", loader: 'js' }));
+    b.onResolve({ filter: /agent-deps\.cjs$/ }, () => ({ path: './agent-deps.cjs', external: true }));
   },
 };
 

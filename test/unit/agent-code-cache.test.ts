@@ -87,3 +87,25 @@ t.test('a new bundle: a cache of its own, and the old one of this Node.js remove
   t.equal(now.length, 1, 'one cache');
   t.not(now[0], old, 'the new bundle\'s');
 });
+
+t.test('through the cached bundle the agent runs commands too (execa, winston: loaded on first use)', async (t) => {
+  t.notMatch(readFileSync(join(REPO, 'dist', 'agent.cjs'), 'utf8'), /[^\w$.]import\(/, 'no real import() in the bundle: vm.Script, which compiles it, cannot serve one');
+  const dir = join(work, 'c6');
+  const runDir = join(work, 'run');
+  const stateDir = join(work, 'state');
+  mkdirSync(stateDir);
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin', FERRY_CACHE_DIR: dir, FERRY_RUN_DIR: runDir, OCF_ROOT: '/usr/lib/ocf',
+    OCF_RESOURCE_INSTANCE: 'cc1', OCF_RESKEY_name: `ferry-cc-${process.pid}`, OCF_RESKEY_command: 'exec sleep 1000', OCF_RESKEY_state_dir: stateDir,
+    OCF_RESKEY_criu_binary: process.env.FERRY_TEST_CRIU ?? '/opt/ferry/criu/criu', OCF_RESKEY_CRM_meta_timeout: '20000', FERRY_SLOW_MONITOR: '1',
+  };
+  const action = (name: string) => spawnSync(process.execPath, [join(pkg, 'ocf', 'ferry', 'agent.cjs'), name], { encoding: 'utf8', env });
+  for (const round of ['without a cache', 'with the cache']) {
+    const start = action('start');
+    t.equal(start.status, 0, `${round}: start (${start.stderr.trim().split('\n').pop() ?? ''})`);
+    t.equal(action('monitor').status, 0, `${round}: monitor`);
+    t.equal(action('stop').status, 0, `${round}: stop`);
+    t.equal(action('monitor').status, 7, `${round}: stopped`);
+  }
+  t.equal(caches(dir).length, 1, 'the cache was made');
+});
