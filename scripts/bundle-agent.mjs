@@ -22,10 +22,11 @@ const depsBundle = {
   },
 };
 
-await build({
+// every action, and monitor alone (what a monitor without the helper's verdict compiles): the same options
+for (const [entry, outfile] of [['src/ocf/main.ts', 'dist/agent.cjs'], ['src/ocf/monitor-main.ts', 'dist/agent-monitor.cjs']]) await build({
   ...common,
-  entryPoints: ['src/ocf/main.ts'],
-  outfile: 'dist/agent.cjs',
+  entryPoints: [entry],
+  outfile,
   plugins: [depsBundle],
   define: { 'import.meta.url': '__ferry_module_url' },
   banner: { js: "const __ferry_module_url = require('node:url').pathToFileURL(__filename).href;" },

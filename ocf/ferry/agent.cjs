@@ -2,7 +2,7 @@
 // ocf:ferry:container — runs the agent bundled in the package this file belongs to (symlinks resolved).
 'use strict';
 const fs = require('node:fs');
-const { join, dirname } = require('node:path');
+const { basename, join, dirname } = require('node:path');
 
 // execa, which runs every command, needs 18.19; an older node would fail with a syntax error, not a reason
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -32,7 +32,7 @@ function readCache(file) {
   }
 }
 
-function writeCache(file, data) {
+function writeCache(file, mine, data) {
   try {
     fs.mkdirSync(CACHE_DIR, { recursive: true, mode: 0o755 });
     if (!trusted(fs.statSync(CACHE_DIR))) return;
@@ -40,7 +40,6 @@ function writeCache(file, data) {
     fs.writeFileSync(tmp, data, { mode: 0o644, flag: 'wx' });
     fs.renameSync(tmp, file);
     // a new bundle (an upgrade, a build) makes this Node's caches of the old one useless
-    const mine = `agent-${process.version}-`;
     for (const other of fs.readdirSync(CACHE_DIR)) {
       if (other.startsWith(mine) && other.endsWith('.v8cache') && join(CACHE_DIR, other) !== file) fs.rmSync(join(CACHE_DIR, other), { force: true });
     }
@@ -54,20 +53,23 @@ function loadBundle(filename) {
   const Module = require('node:module');
   const source = fs.readFileSync(filename, 'utf8');
   const { size, mtimeMs, ino } = fs.statSync(filename);
-  const cacheFile = join(CACHE_DIR, `agent-${process.version}-${ino}-${size}-${Math.floor(mtimeMs)}.v8cache`);
+  const mine = `${basename(filename, '.cjs')}-${process.version}-`;
+  const cacheFile = join(CACHE_DIR, `${mine}${ino}-${size}-${Math.floor(mtimeMs)}.v8cache`);
   const cached = readCache(cacheFile);
   const script = new vm.Script(Module.wrap(source), { filename, ...(cached ? { cachedData: cached } : {}) });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, Module.createRequire(filename), module, filename, dirname(filename));
   // made after the action ran, the cache holds the functions it compiled lazily as well
   const save = cached === undefined || (cached !== null && script.cachedDataRejected)
-    ? () => writeCache(cacheFile, script.createCachedData()) : () => undefined;
+    ? () => writeCache(cacheFile, mine, script.createCachedData()) : () => undefined;
   return { agent: module.exports, save };
 }
 
+// monitor, which Pacemaker runs every interval, has a bundle of its own that holds nothing else
+const bundle = process.argv[2] === 'monitor' ? 'agent-monitor.cjs' : 'agent.cjs';
 let loaded;
 try {
-  loaded = loadBundle(join(fs.realpathSync(__filename), '..', '..', '..', 'dist', 'agent.cjs'));
+  loaded = loadBundle(join(fs.realpathSync(__filename), '..', '..', '..', 'dist', bundle));
 } catch (err) {
   process.stderr.write(`ocf-exit-reason:ferry is not built or installed correctly (${err.code || err.message})\n`);
   process.exit(5);

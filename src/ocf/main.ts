@@ -1,15 +1,15 @@
 /**
- * Entry point of the agent: dispatches the action Pacemaker asked for and turns every outcome into an OCF exit
- * code, with a one-line `ocf-exit-reason:` on stderr for anything but success. Each action's code is imported
- * only when that action runs: monitor runs every few seconds for every container, so it must load little.
+ * Entry point of the agent: dispatches the action Pacemaker asked for (run-agent.ts turns its outcome into an OCF
+ * exit code). Each action's code is imported only when that action runs; monitor, which runs every few seconds for
+ * every container, has a bundle of its own (monitor-main.ts).
  */
-import { OCF, OcfError, type OcfCode } from './exit-codes.js';
-import { ocfFailure } from './outcomes.js';
-import { FerryError } from '../util/errors.js';
+import { OCF, type OcfCode } from './exit-codes.js';
 import { ACTION_NAMES } from './actions.js';
-import { configureLogging, flushLogs, logger, settingsFromEnv } from '../util/log.js';
 import { readEnvironment } from './environment.js';
 import type { ActionContext } from './context.js';
+import { reportFailure, runAgent as runWith } from './run-agent.js';
+
+export { EXIT_REASON_PREFIX } from './run-agent.js';
 
 const USAGE = `usage: container {${ACTION_NAMES.join('|')}}
 
@@ -17,15 +17,6 @@ ocf:ferry:container manages a Linux container and live-migrates it between nodes
 Expects the resource parameters as OCF_RESKEY_* environment variables; see the meta-data action or
 man ocf_ferry_container.
 `;
-
-export const EXIT_REASON_PREFIX = 'ocf-exit-reason:';
-
-function reportFailure(code: OcfCode, reason: string): OcfCode {
-  const line = reason.replace(/\s+/g, ' ').trim();
-  process.stderr.write(`${process.env.OCF_EXIT_REASON_PREFIX ?? EXIT_REASON_PREFIX}${line}\n`);
-  logger.err(line);
-  return code;
-}
 
 /** Actions after which a verdict of the helper's may no longer be true, and which no judgement may overlap. */
 const CHANGES_THE_CONTAINER = ['start', 'stop', 'migrate_to', 'migrate_from'];
@@ -67,35 +58,8 @@ async function dispatch(action: string, env: NodeJS.ProcessEnv): Promise<OcfCode
   }
 }
 
-/**
- * An error no code path caught (an 'error' event nobody listens to, a rejected promise nobody awaits) would end the
- * process with status 1 and no exit reason: Pacemaker's log would then say nothing of what happened. Say it.
- */
-function reportEscapedErrors(action: string): void {
-  const escaped = (what: string) => (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof Error && err.stack) logger.err(`${action}: ${what}: ${err.stack.split('\n').slice(0, 6).join(' | ')}`);
-    process.exitCode = reportFailure(OCF.ERR_GENERIC, `${action}: internal error (${what}: ${message}); this is a bug in ferry`);
-    void flushLogs().finally(() => process.exit());
-  };
-  process.once('uncaughtException', escaped('uncaught exception'));
-  process.once('unhandledRejection', escaped('unhandled rejection'));
-}
-
 export async function runAgent(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<OcfCode> {
-  configureLogging(settingsFromEnv(env, 'container'));
-  const action = args[0] ?? '';
-  reportEscapedErrors(action);
-  let code: OcfCode;
-  try {
-    code = await dispatch(action, env);
-  } catch (err) {
-    if (!(err instanceof OcfError || err instanceof FerryError) && err instanceof Error && err.stack) logger.debug(err.stack);
-    const failure = ocfFailure(err, action);
-    code = failure.code === OCF.SUCCESS ? OCF.SUCCESS : reportFailure(failure.code, failure.reason);
-  }
-  await flushLogs();
-  return code;
+  return runWith(dispatch, args, env);
 }
 
 export async function main(args: readonly string[]): Promise<void> {

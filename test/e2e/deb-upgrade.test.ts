@@ -84,7 +84,7 @@ t.test(`dpkg upgrade ${OLD} -> ${NEW} under a monitor every second`, async (t) =
   rmSync(`${POLL}.missing`, { force: true });
   const poller = nodeExec(home, 'sh', ['-c', `ok=0 missing=0
     while [ ! -e ${POLL}.stop ]; do
-      d=$(readlink -f ${AGENT}) && r=\${d%/ocf/ferry/container} && [ -f "$d" ] && [ -f "$r/dist/agent.cjs" ] && [ -f "$r/dist/agent-deps.cjs" ] \\
+      d=$(readlink -f ${AGENT}) && r=\${d%/ocf/ferry/container} && [ -f "$d" ] && [ -f "$r/dist/agent.cjs" ] && [ -f "$r/dist/agent-monitor.cjs" ] && [ -f "$r/dist/agent-deps.cjs" ] \\
         && ok=$((ok + 1)) || { missing=$((missing + 1)); echo "$(date +%s%3N) \${d:-none}" >> ${POLL}.missing; }
       sleep 0.02
     done

@@ -97,7 +97,7 @@ t.test('control files: the conffile, maintainer scripts that parse', async (t) =
 t.test('files, links and modes', async (t) => {
   const want: [string, string][] = [
     [`${P}/ocf/ferry/container`, '-rwxr-xr-x'], [`${P}/bin/ferry`, '-rwxr-xr-x'], [`${P}/scripts/release.sh`, '-rwxr-xr-x'],
-    [`${P}/dist/agent.cjs`, '-rw-r--r--'], [`${P}/dist/agent-deps.cjs`, '-rw-r--r--'], [`${P}/heartbeat-meta.xml`, '-rw-r--r--'],
+    [`${P}/dist/agent.cjs`, '-rw-r--r--'], [`${P}/dist/agent-monitor.cjs`, '-rw-r--r--'], [`${P}/dist/agent-deps.cjs`, '-rw-r--r--'], [`${P}/heartbeat-meta.xml`, '-rw-r--r--'],
     [`${P}/package.json`, '-rw-r--r--'], [`${P}/dist/src/criu/supervise.js`, '-rw-r--r--'], [`${P}/dist/src/cli/main.js`, '-rw-r--r--'],
     ['/lib/systemd/system/ferry-serve.service', '-rw-r--r--'], ['/etc/default/ferry', '-rw-r--r--'],
     ['/usr/share/man/man7/ocf_ferry_container.7.gz', '-rw-r--r--'], ['/usr/share/man/man8/ferry.8.gz', '-rw-r--r--'],

@@ -18,7 +18,7 @@ const pkg = join(work, 'pkg');
 mkdirSync(join(pkg, 'ocf', 'ferry'), { recursive: true });
 mkdirSync(join(pkg, 'dist'));
 copyFileSync(join(REPO, 'ocf', 'ferry', 'agent.cjs'), join(pkg, 'ocf', 'ferry', 'agent.cjs'));
-for (const f of ['agent.cjs', 'agent-deps.cjs']) copyFileSync(join(REPO, 'dist', f), join(pkg, 'dist', f));
+for (const f of ['agent.cjs', 'agent-monitor.cjs', 'agent-deps.cjs']) copyFileSync(join(REPO, 'dist', f), join(pkg, 'dist', f));
 copyFileSync(join(REPO, 'package.json'), join(pkg, 'package.json'));
 copyFileSync(join(REPO, 'heartbeat-meta.xml'), join(pkg, 'heartbeat-meta.xml'));
 
@@ -37,7 +37,7 @@ t.test('made on the first run, 0644 in a 0755 directory, and used unchanged by t
   t.equal(first.status, 0, 'meta-data succeeds');
   t.equal(first.stdout, reference, 'and prints the same metadata');
   const [file] = caches(dir);
-  t.ok(file?.startsWith(`agent-${process.version}-`), `one cache, of this Node.js (${file ?? 'none'})`);
+  t.ok(file?.startsWith(`agent-${process.version}-`), `one cache, of this Node.js and the bundle of every action (${file ?? 'none'})`);
   const path = join(dir, file ?? '');
   t.equal(statSync(dir).mode & 0o777, 0o755, 'the directory is 0755');
   t.equal(statSync(path).mode & 0o777, 0o644, 'the cache is 0644');
@@ -107,5 +107,5 @@ t.test('through the cached bundle the agent runs commands too (execa, winston: l
     t.equal(action('stop').status, 0, `${round}: stop`);
     t.equal(action('monitor').status, 7, `${round}: stopped`);
   }
-  t.equal(caches(dir).length, 1, 'the cache was made');
+  t.same(caches(dir).map((f) => f.split(`-${process.version}-`)[0]).sort(), ['agent', 'agent-monitor'], 'a cache of each bundle: every action\'s, and monitor\'s own');
 });

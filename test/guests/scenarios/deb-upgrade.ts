@@ -66,7 +66,7 @@ export async function run(t: Test): Promise<void> {
   await mustGuest(home, ['sh', '-c', `rm -f ${POLL}.*; setsid sh -c '
     ok=0 missing=0
     while [ ! -e ${POLL}.stop ]; do
-      d=$(readlink -f ${AGENT}) && r=\${d%/ocf/ferry/container} && [ -f "$d" ] && [ -f "$r/dist/agent.cjs" ] && [ -f "$r/dist/agent-deps.cjs" ] \\
+      d=$(readlink -f ${AGENT}) && r=\${d%/ocf/ferry/container} && [ -f "$d" ] && [ -f "$r/dist/agent.cjs" ] && [ -f "$r/dist/agent-monitor.cjs" ] && [ -f "$r/dist/agent-deps.cjs" ] \\
         && ok=$((ok + 1)) || { missing=$((missing + 1)); echo "$(date +%s%3N) \${d:-none}" >> ${POLL}.missing; }
       sleep 0.02
     done
