@@ -150,10 +150,19 @@ export async function sendDirectory(p: Peer, resource: string, transfer: string,
     return await transferOnce(p, 'transfer', signal, async (out, answered) => {
       out.write(`${JSON.stringify({ op: 'receive', resource, transfer, files, ...(part ? { part } : {}), ...(links.length ? { links } : {}) })}\n`);
       for (const f of files) {
+        // the helper answered and closed: it had every byte it was told of (below)
+        if (out.destroyed) break;
         await new Promise<void>((resolve, reject) => {
           const rs = createReadStream(join(dir, f.name));
           const failed = (err: Error) => { rs.destroy(); reject(err); };
-          const closed = () => { void whyClosed(answered, out, p.host).then(failed); };
+          // The helper answers once it has read every file's declared size, then closes; that close can come
+          // before the last file's stream has ended here (it ends only after the socket drained). A close after
+          // an answer that names where the files are is the transfer's success, not its failure.
+          const closed = () => {
+            void answered.then((a) => a.ok, () => false).then((complete) => {
+              if (complete) { rs.destroy(); resolve(); } else void whyClosed(answered, out, p.host).then(failed);
+            });
+          };
           rs.on('error', failed);
           out.once('close', closed);
           const paced = pacedStream(p.bytesPerSecond);
