@@ -10,7 +10,7 @@ import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { failedActions, LAB_DIR, labDown, labUp, nodeExec, type NodeId } from '../lab/lab.js';
+import { failedActions, LAB_DIR, labDown, labUp, nodeExec, pacemakerLog, type NodeId } from '../lab/lab.js';
 import { clear, move } from '../lab/cluster.js';
 import { agent } from '../lab/agent-in-node.js';
 import { counterFile, createAndWait, criuForTests, endAfterMoves, readCounter, removeResource, settleOnOne, startClient, waitReplies, waitRunningOn } from '../lab/scenario.js';
@@ -127,7 +127,15 @@ t.test('the restore fails on node2: it ends on node1 from its own checkpoint and
   await t.resolves(waitCounter(before), 'the counter continues');
   t.equal(readCounter(counterFile(ID))?.instance, before?.instance, 'the same process, resumed from node1\'s checkpoint');
   t.same(siblings(1), ['rootfs'], 'node1 runs it from its own tree, never set aside');
-  t.same(siblings(2), [], 'node2\'s copy went once node1 had restored: no root filesystem there, nothing to start from');
+  const left = siblings(2);
+  t.same(left, [], 'node2\'s copy went once node1 had restored: no root filesystem there, nothing to start from');
+  if (left.length) {
+    // seen in about one CI run in three, never alone: what both nodes said of the copies, for whoever reads the log
+    for (const n of [1, 2] as const) {
+      const said = (await pacemakerLog(n, 3000)).split('\n').filter((l) => l.includes(ID) && /cop(y|ies)|retir|restored|claim|incoming|release/i.test(l));
+      t.comment(`node${n}:\n${said.slice(-25).join('\n')}`);
+    }
+  }
   t.equal((await inContainer(1, 'cat /root/marker')).stdout.trim(), 'written-before-the-move', 'the file is there');
   await removeResource(ID);
 });
