@@ -6,9 +6,9 @@
  * Each container is judged twice per monitor interval (at least every second, at most every ten); a verdict stays
  * valid for two such periods and a second, so a helper that stalls stops answering on its own.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensurePrivateDir, listQuietly, removeQuietly } from '../util/files.js';
+import { ensurePrivateDir, listQuietly, removeQuietly, writeTextAtomic } from '../util/files.js';
 import { bootTicksNow, identityOf } from '../util/proc.js';
 import { runDir } from '../util/run-dir.js';
 import { logger } from '../util/log.js';
@@ -41,14 +41,6 @@ export function formatVerdict(writer: Writer, v: WatchVerdict, nowTicks: number)
     v.pid ?? 0, v.startTime ?? 0, v.monitorRunning ? 1 : 0, v.probeRunning ? 1 : 0].join(' ') + '\n';
 }
 
-let written = 0;
-function writeAtomic(path: string, text: string): void {
-  // one writer (the helper) per directory: its PID and a count name a temporary file no one else uses
-  const tmp = join(verdictsDir(), `.${process.pid}.${written++}.tmp`);
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
 interface Tracked { changedAt: number; dueAt: number; busy: boolean; failing: boolean }
 
 export interface VerdictKeeper { close(): Promise<void> }
@@ -59,7 +51,7 @@ export function keepVerdicts(watch: ContainerWatch, o: { tickMs?: number; concur
   ensurePrivateDir(verdictsDir());
   // verdicts of an earlier helper name a dead writer, which the shell entry refuses anyway
   for (const f of listQuietly(verdictsDir())) removeQuietly(join(verdictsDir(), f));
-  writeAtomic(keeperFile(), `${me.pid} ${me.startTime}\n`);
+  writeTextAtomic(keeperFile(), `${me.pid} ${me.startTime}\n`);
   const tracked = new Map<string, Tracked>();
   const inFlight = new Set<Promise<void>>();
   const concurrency = o.concurrency ?? 4;
@@ -88,7 +80,7 @@ export function keepVerdicts(watch: ContainerWatch, o: { tickMs?: number; concur
       }
       const now = bootTicksNow(TICKS_PER_SECOND);
       if (now === undefined) { removeQuietly(path); return; }
-      writeAtomic(path, formatVerdict(me, verdict, now));
+      writeTextAtomic(path, formatVerdict(me, verdict, now));
       t.dueAt = Date.now() + refreshMs(verdict.intervalMs);
     } catch (err) {
       removeQuietly(path);

@@ -18,10 +18,10 @@
  * which registers its interval (monitor_cmd runs at that pace, and verdicts last accordingly).
  */
 import { randomHex } from '../util/lazy-crypto.js';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../settings/params.js';
-import { ensurePrivateDir, listQuietly, removeQuietly } from '../util/files.js';
+import { ensurePrivateDir, listQuietly, removeQuietly, writeTextAtomic } from '../util/files.js';
 import { runDir } from '../util/run-dir.js';
 import { identityOf, isAlive } from '../util/proc.js';
 import { logger } from '../util/log.js';
@@ -52,12 +52,6 @@ export const isWatchKey = (key: string): boolean => KEY.test(key);
 /** An interval Pacemaker did not give (start, a probe) is taken as its usual 10 s. */
 const DEFAULT_INTERVAL_MS = 10_000;
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = join(join(path, '..'), `.${process.pid}.${randomHex(4)}.tmp`);
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, path);
-}
-
 export function readRegistration(key: string): Registration | undefined {
   try {
     const [generation, json] = readFileSync(join(watchDir(), key), 'utf8').split('\n');
@@ -80,7 +74,7 @@ export function registerWatch(key: string | undefined, config: Config, intervalM
   if (known && JSON.stringify({ key: known.key, config: known.config, intervalMs: known.intervalMs }) === body) return;
   ensurePrivateDir(watchDir());
   removeQuietly(join(verdictDir(), key));
-  writeAtomic(join(watchDir(), key), `${randomHex(6)}\n${body}\n`);
+  writeTextAtomic(join(watchDir(), key), `${randomHex(6)}\n${body}\n`);
 }
 
 /** The container stopped or left this node: no verdict may answer for it any more. */

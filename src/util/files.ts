@@ -7,6 +7,16 @@ export function ensurePrivateDir(path: string): void {
   chmodSync(path, 0o700);
 }
 
+/**
+ * Writes a small file through a temporary one (named by the target and this process) and rename, so readers never
+ * see half of it; no fsync: for node-local state under /run, which no crash outlives.
+ */
+export function writeTextAtomic(path: string, text: string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
 /** Writes JSON through a temporary file and rename, so readers never see half a record; fsynced for shared storage. */
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
