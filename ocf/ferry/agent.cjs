@@ -23,10 +23,26 @@ function trusted(stat) {
   return stat.uid === process.getuid() && (stat.mode & 0o022) === 0;
 }
 
+/** A whole file and its fstat, through one descriptor (no second lookup of the path between the two). */
+function readWhole(file, flags = fs.constants.O_RDONLY) {
+  const fd = fs.openSync(file, flags);
+  try {
+    const stat = fs.fstatSync(fd);
+    const data = Buffer.allocUnsafe(stat.size);
+    let got = 0;
+    while (got < stat.size) {
+      const n = fs.readSync(fd, data, got, stat.size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return { stat, data: got === stat.size ? data : data.subarray(0, got) };
+  } finally { fs.closeSync(fd); }
+}
+
 function readCache(file) {
   try {
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    try { return trusted(fs.fstatSync(fd)) ? fs.readFileSync(fd) : null; } finally { fs.closeSync(fd); }
+    const { stat, data } = readWhole(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    return trusted(stat) ? data : null;
   } catch {
     return undefined; // none yet
   }
@@ -48,17 +64,26 @@ function writeCache(file, mine, data) {
   }
 }
 
+/**
+ * The bundle's `require`: Node's built-in modules, and the bundles beside it (agent-deps.cjs). Not node:module's
+ * createRequire: loading node:module loads Node's ESM loader too, which the agent never uses.
+ */
+function bundleRequire(dir) {
+  return (id) => require(id.startsWith('./') ? join(dir, id) : id);
+}
+
+const wrap = (source) => `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
+
 function loadBundle(filename) {
   const vm = require('node:vm');
-  const Module = require('node:module');
-  const source = fs.readFileSync(filename, 'utf8');
-  const { size, mtimeMs, ino } = fs.statSync(filename);
+  const { stat: { size, mtimeMs, ino }, data } = readWhole(filename);
+  const source = data.toString('utf8');
   const mine = `${basename(filename, '.cjs')}-${process.version}-`;
   const cacheFile = join(CACHE_DIR, `${mine}${ino}-${size}-${Math.floor(mtimeMs)}.v8cache`);
   const cached = readCache(cacheFile);
-  const script = new vm.Script(Module.wrap(source), { filename, ...(cached ? { cachedData: cached } : {}) });
+  const script = new vm.Script(wrap(source), { filename, ...(cached ? { cachedData: cached } : {}) });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, Module.createRequire(filename), module, filename, dirname(filename));
+  script.runInThisContext()(module.exports, bundleRequire(dirname(filename)), module, filename, dirname(filename));
   // made after the action ran, the cache holds the functions it compiled lazily as well
   const save = cached === undefined || (cached !== null && script.cachedDataRejected)
     ? () => writeCache(cacheFile, mine, script.createCachedData()) : () => undefined;
@@ -69,7 +94,8 @@ function loadBundle(filename) {
 const bundle = process.argv[2] === 'monitor' ? 'agent-monitor.cjs' : 'agent.cjs';
 let loaded;
 try {
-  loaded = loadBundle(join(fs.realpathSync(__filename), '..', '..', '..', 'dist', bundle));
+  // Node names its main module by its real path: the bundle is beside it in the same release
+  loaded = loadBundle(join(__dirname, '..', '..', 'dist', bundle));
 } catch (err) {
   process.stderr.write(`ocf-exit-reason:ferry is not built or installed correctly (${err.code || err.message})\n`);
   process.exit(5);
