@@ -100,10 +100,22 @@ t.test('through the cached bundle the agent runs commands too (execa, winston: l
     OCF_RESKEY_criu_binary: process.env.FERRY_TEST_CRIU ?? '/opt/ferry/criu/criu', OCF_RESKEY_CRM_meta_timeout: '20000', FERRY_SLOW_MONITOR: '1',
   };
   const action = (name: string) => spawnSync(process.execPath, [join(pkg, 'ocf', 'ferry', 'agent.cjs'), name], { encoding: 'utf8', env });
+  // what Node.js loaded for a monitor, written at its exit by a preloaded module
+  const loadedFile = join(work, 'monitor-modules');
+  const preload = join(work, 'list-modules.cjs');
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loadedFile)}, process.moduleLoadList.join('\\n')));`);
   for (const round of ['without a cache', 'with the cache']) {
     const start = action('start');
     t.equal(start.status, 0, `${round}: start (${start.stderr.trim().split('\n').pop() ?? ''})`);
     t.equal(action('monitor').status, 0, `${round}: monitor`);
+    // tap hands its own loader to every child through NODE_OPTIONS, which would list its modules too: not this one
+    const listed = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, '-r', preload, join(pkg, 'ocf', 'ferry', 'agent.cjs'), 'monitor'], { encoding: 'utf8', env });
+    t.equal(listed.status, 0, `${round}: monitor, its modules listed`);
+    const modules = readFileSync(loadedFile, 'utf8').split('\n');
+    // each costs every monitor without the helper a share of a millisecond or more (bench/monitor.ts)
+    for (const costly of ['module', 'crypto', 'net', 'internal/modules/esm/loader']) {
+      t.notOk(modules.includes(`NativeModule ${costly}`), `${round}: the monitor of a running container does not load node:${costly}`);
+    }
     t.equal(action('stop').status, 0, `${round}: stop`);
     t.equal(action('monitor').status, 7, `${round}: stopped`);
   }
