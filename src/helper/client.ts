@@ -96,7 +96,8 @@ export async function heldBy(p: Peer, resource: string): Promise<HeldCheckpoint 
 
 /** A transfer that failed; `allSent` tells whether the peer may nevertheless have received every byte. */
 export class TransferError extends Error {
-  constructor(message: string, readonly allSent: boolean) { super(message); }
+  /** `connected`: false when no connection to the helper was made, so the peer received nothing of it. */
+  constructor(message: string, readonly allSent: boolean, readonly connected = true) { super(message); }
 }
 
 /**
@@ -114,12 +115,13 @@ async function whyClosed(answered: Promise<Answer>, socket: TLSSocket, host: str
  * it put them. `signal` (the action's deadline) destroys the connection; any failure destroys it too.
  */
 async function transferOnce(p: Peer, what: 'transfer' | 'files', signal: AbortSignal | undefined,
-  send: (socket: TLSSocket, answered: Promise<Answer>) => Promise<void>): Promise<{ path: string; bytes: number }> {
+  send: (socket: TLSSocket, answered: Promise<Answer>) => Promise<void>, onConnected = () => {}): Promise<{ path: string; bytes: number }> {
   let socket: TLSSocket | undefined;
   const onAbort = () => socket?.destroy(new Error(`the action's deadline came before the ${what === 'files' ? 'files were sent' : 'transfer finished'}`));
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     socket = await open({ ...p, timeoutMs: p.timeoutMs ?? 60_000 });
+    onConnected();
     if (signal?.aborted) onAbort();
     const answered = readAnswer(socket);
     answered.catch(() => undefined);
@@ -146,6 +148,7 @@ export async function sendDirectory(p: Peer, resource: string, transfer: string,
   const files = entries.filter((e) => e.st.isFile()).map((e) => ({ name: e.name, size: e.st.size }));
   const links = entries.filter((e) => e.st.isSymbolicLink()).map((e) => ({ name: e.name, target: readlinkSync(join(dir, e.name)) }));
   let allSent = false;
+  let connected = false;
   try {
     return await transferOnce(p, 'transfer', signal, async (out, answered) => {
       out.write(`${JSON.stringify({ op: 'receive', resource, transfer, files, ...(part ? { part } : {}), ...(links.length ? { links } : {}) })}\n`);
@@ -171,9 +174,9 @@ export async function sendDirectory(p: Peer, resource: string, transfer: string,
         });
       }
       allSent = true;
-    });
+    }, () => { connected = true; });
   } catch (err) {
-    throw new TransferError(err instanceof Error ? err.message : String(err), allSent);
+    throw new TransferError(err instanceof Error ? err.message : String(err), allSent, connected);
   }
 }
 

@@ -4,6 +4,7 @@
  * images are sent whole, after the dump, so the source keeps a complete copy until the target has restored.
  */
 import { chmodSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import { failed, misconfigured, notInstalled } from '../util/errors.js';
 import { readAuthkey } from '../helper/authkey.js';
@@ -21,8 +22,6 @@ export function transferPath(ctx: EngineContext, peer: PeerView): TransferPath {
   const { config } = ctx;
   const { target, choice } = peer;
   if (!choice) throw notInstalled(`storage=none needs the helpers' key: ${peer.problem ?? '?'}`);
-  const key = readAuthkey(config.authkey);
-  const identity = { port: config.helper_port, key, identity: ctx.localNode };
   const d = choice.decision;
   if (!d.ok) throw failed(`no way to send the checkpoint to ${target}: ${d.reason}`);
   const theirDir = choice.peerHealth?.dir;
@@ -30,6 +29,12 @@ export function transferPath(ctx: EngineContext, peer: PeerView): TransferPath {
     throw misconfigured(`the helper on ${target} keeps checkpoints in ${theirDir ?? '?'} but state_dir is `
       + `${config.state_dir ?? '?'}: run ferry serve there with --dir ${config.state_dir ?? '?'}`);
   }
+  return pathVia(ctx, target, d);
+}
+
+function pathVia(ctx: EngineContext, target: string, d: { address: string; name: string; kind: string; why: string[] }): TransferPath {
+  const { config } = ctx;
+  const identity = { port: config.helper_port, key: readAuthkey(config.authkey), identity: ctx.localNode };
   if (d.kind === 'back-channel' && config.migration_speed > 0) {
     logger.info(`the migration of ${config.name} to ${target} goes over the back-channel (${d.name}), which corosync uses too: paced to migration_speed=${config.migration_speed} MiB/s`);
   } else if (d.kind === 'back-channel') {
@@ -72,9 +77,16 @@ export async function sendCheckpoint(ctx: EngineContext, record: MigrationRecord
   const timer = setTimeout(() => abort.abort(), ctx.deadline.remainingMs());
   try {
     logger.info(`sending checkpoint ${record.id} to ${record.target} via ${path.name} (${path.peer.host}, ${path.kind})`);
-    const { bytes } = await sendDirectory(path.peer, config.name, record.id, store.imagesDir(record.id), abort.signal);
+    let via = path;
+    const send = () => sendDirectory(via.peer, config.name, record.id, store.imagesDir(record.id), abort.signal);
+    const { bytes } = await send().catch(async (err: unknown) => {
+      const other = await backChannelInstead(ctx, record.target, path, err);
+      if (!other) throw err;
+      via = other;
+      return send();
+    });
     const ms = Date.now() - began;
-    logger.info(`sent ${(bytes / 1048576).toFixed(1)} MiB to ${record.target} in ${ms} ms via ${path.name}`);
+    logger.info(`sent ${(bytes / 1048576).toFixed(1)} MiB to ${record.target} in ${ms} ms via ${via.name}`);
     return { record: travelling, bytes, ms };
   } catch (err) {
     if (err instanceof TransferError && !err.allSent) {
@@ -85,4 +97,22 @@ export async function sendCheckpoint(ctx: EngineContext, record: MigrationRecord
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The migration network chosen before the freeze can die before the frozen container's images cross it. When
+ * nothing reached the target (no connection was made: the peer has no part of it) and the back-channel is
+ * allowed, the images take the back-channel instead of failing the migration, and the log says so.
+ */
+async function backChannelInstead(ctx: EngineContext, target: string, path: TransferPath, err: unknown): Promise<TransferPath | undefined> {
+  if (!(err instanceof TransferError) || err.connected || path.kind !== 'migration' || ctx.config.require_migration_network) return undefined;
+  let address: string;
+  try {
+    address = (await lookup(target)).address;
+  } catch (lookupErr) {
+    logger.warning(`cannot fall back to the back-channel (${target} does not resolve: ${lookupErr instanceof Error ? lookupErr.message : String(lookupErr)})`);
+    return undefined;
+  }
+  logger.warning(`the migration network to ${target} failed before any image crossed it (${err.message}): sending over the back-channel (${target}, ${address}) instead`);
+  return pathVia(ctx, target, { address, name: target, kind: 'back-channel', why: [`${path.name} failed: ${err.message}`] });
 }

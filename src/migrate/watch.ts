@@ -18,7 +18,7 @@
  * which registers its interval (monitor_cmd runs at that pace, and verdicts last accordingly).
  */
 import { randomHex } from '../util/lazy-crypto.js';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../settings/params.js';
 import { ensurePrivateDir, listQuietly, removeQuietly, writeTextAtomic } from '../util/files.js';
@@ -221,6 +221,8 @@ export function watchRunning(key: string | undefined, config: Config, intervalMs
   registerWatch(key, config, intervalMs);
   if (key === undefined || !isWatchKey(key)) return;
   if (verdictsKept()) { removeQuietly(slowPathNoted()); return; }
+  // looked for first: every monitor on this path would otherwise pay for a write that fails
+  if (existsSync(slowPathNoted())) return;
   try {
     writeFileSync(slowPathNoted(), '', { flag: 'wx', mode: 0o600 });
     logger.notice(`no ferry helper keeps monitor verdicts on this node (ferry serve is not running): monitors start Node.js each time (the slower path)`);

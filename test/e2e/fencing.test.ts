@@ -7,6 +7,10 @@
  * checkpoint existed, a fresh start, said in the log, where none did. The dead node then boots again, and after a
  * cleanup crm_mon shows no failure and the container where it was.
  * The points are held by the lab's CRIU wrapper (dump-slow, restore-slow: 30 s pauses) or watched in the record.
+ *
+ * Then the same points with the dedicated migration link (mn0) dying instead of a node, the back-channel up: with
+ * storage=none, where the checkpoint crosses that link and the claims and retirements are asked over it first. No
+ * node may be fenced for it, and the container must end on one node as the same process.
  */
 import t from 'tap';
 import { execa } from 'execa';
@@ -108,27 +112,81 @@ const POINTS: Point[] = [
   },
 ];
 
+/** storage=none keeps each node's checkpoints in its own state_dir (the lab's nodes have their own /var/lib). */
+const LOCAL_STATE = '/var/lib/ferry';
+
+async function nodeRecord(node: NodeId, id: string): Promise<{ id: string; phase: string } | undefined> {
+  const r = await nodeExec(node, 'cat', [join(LOCAL_STATE, id, 'migration.json')]);
+  try { return r.exitCode === 0 ? JSON.parse(r.stdout) as { id: string; phase: string } : undefined; } catch { return undefined; }
+}
+
+/** Checkpoint image sets a node still holds of `id` (complete or partial). */
+async function imagesOn(node: NodeId, id: string): Promise<string[]> {
+  const r = await nodeExec(node, 'sh', ['-c', 'ls -A "$1/images" 2>/dev/null || true', 'sh', join(LOCAL_STATE, id)]);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+const mn0 = (node: NodeId, state: 'up' | 'down') => nodeExec(node, 'ip', ['link', 'set', 'mn0', state]);
+
+/** `said`: what node1's log must say of the link, where the point changes the images' path. */
+interface LinkPoint { name: string; reach(id: string): Promise<void>; said?: RegExp }
+
+const LINK_POINTS: LinkPoint[] = [
+  {
+    // before, migrate_to failed on the dead link (EHOSTUNREACH) with the back-channel up: Pacemaker's recovery
+    // then resumed the checkpoint on node1, after a failed start on node2
+    name: 'during the dump, before the images cross it',
+    reach: async (id) => { await setFault(1, 'dump-slow', true); await move(id, 'node2'); await reachedFault(1, 'dump-slow'); },
+    said: /failed before any image crossed it .*: sending over the back-channel \(node2, 10\.78\.0\.2\) instead/,
+  },
+  {
+    name: 'after the images crossed it, while the target restores',
+    reach: async (id) => { await setFault(2, 'restore-slow', true); await move(id, 'node2'); await reachedFault(2, 'restore-slow'); },
+  },
+  {
+    name: 'after the target restored, before migrate_from returned',
+    reach: async (id) => {
+      const earlier = (await nodeRecord(2, id))?.id;
+      await move(id, 'node2');
+      await waitFor(async () => { const r = await nodeRecord(2, id); return r && r.id !== earlier && r.phase === 'restored' ? true : undefined; },
+        { what: `${id} restored on node2`, timeoutMs: 90_000, intervalMs: 20 });
+    },
+  },
+];
+
+/** A resource started on node1, counting, with a TCP client connected; returns the client and the counter then. */
+async function runningOnNode1(id: string, ip: string, params: Record<string, string>): Promise<{ client: ReturnType<typeof startClient>; before: Counter }> {
+  // stop_unexpected: a node lost mid-migration leaves Pacemaker unsure whether the container is on the source
+  // or the target; the default (stop_start) then restarts the one that completed the move, losing its state
+  // started on node1 from the first (node2 in standby meanwhile): the move under test is its first
+  await standby('node2', true);
+  await createResource({ ...containerResource(id, ip, wrapper, { stop_timeout: '3', ...params }), meta: { 'multiple-active': 'stop_unexpected' } });
+  await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 90_000 });
+  await standby('node2', false);
+  await waitFor(() => ((readCounter(counterFile(id))?.value ?? 0) > 2 ? true : undefined), { what: `${id}'s counter`, timeoutMs: 20_000 });
+  // the holds freeze the container for 30 s and more: the client waits for a reply as long as TCP retries
+  const client = startClient(ip, 600, id, { replyTimeoutS: 120 });
+  await waitReplies(client, 20);
+  // the probes of the new resource done: a move while one is pending is refused ("Multiple items match request")
+  await waitFor(async () => ((await settled()) ? true : undefined), { what: 'cluster idle', timeoutMs: 60_000, intervalMs: 200 });
+  return { client, before: readCounter(counterFile(id)) as Counter };
+}
+
+/** Stops and deletes the resource (from `node`), so that the next point's cluster is built without it. */
+async function removeFrom(node: NodeId, id: string): Promise<void> {
+  await crm(node, ['crm_resource', '--resource', id, '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped']);
+  await waitFor(async () => ((await resourceNodes(node, id)).length === 0 ? true : undefined), { what: `${id} stopped`, timeoutMs: 60_000 });
+  await crm(node, ['cibadmin', '--delete', '--xml-text', `<primitive id="${id}"/>`]);
+}
+
 for (const [i, point] of POINTS.entries()) {
   t.test(`${point.name}: fenced, then on one surviving node${point.resumes ? ', the same process' : ', started afresh'}`, async (t) => {
     const id = `crash${i}`;
     const ip = `10.78.0.${70 + i}`;
     const survivor = other(point.victim);
     await freshCluster();
-    // stop_unexpected: a node lost mid-migration leaves Pacemaker unsure whether the container is on the source
-    // or the target; the default (stop_start) then restarts the one that completed the move, losing its state
-    // started on node1 from the first (node2 in standby meanwhile): the move under test is its first
-    await standby('node2', true);
-    await createResource({ ...containerResource(id, ip, wrapper, { stop_timeout: '3' }), meta: { 'multiple-active': 'stop_unexpected' } });
-    await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 90_000 });
-    await standby('node2', false);
-    await waitFor(() => ((readCounter(counterFile(id))?.value ?? 0) > 2 ? true : undefined), { what: `${id}'s counter`, timeoutMs: 20_000 });
-    // the holds freeze the container for 30 s and more: the client waits for a reply as long as TCP retries
-    const client = startClient(ip, 600, id, { replyTimeoutS: 120 });
+    const { client, before } = await runningOnNode1(id, ip, {});
     t.teardown(() => client.stop());
-    await waitReplies(client, 20);
-    // the probes of the new resource done: a move while one is pending is refused ("Multiple items match request")
-    await waitFor(async () => ((await settled()) ? true : undefined), { what: 'cluster idle', timeoutMs: 60_000, intervalMs: 200 });
-    const before = readCounter(counterFile(id)) as Counter;
 
     await point.reach(id);
     await powerOff(point.victim);
@@ -162,8 +220,52 @@ for (const [i, point] of POINTS.entries()) {
     t.same(await settleOnOne(id, survivor, 180_000), [`node${survivor}`], `after node${point.victim} is back and a cleanup: still on node${survivor} only`);
     t.equal(await copies(id), 1, 'still one copy');
     t.same(await failedActions(survivor), [], 'crm_mon: no failed actions');
-    await crm(survivor, ['crm_resource', '--resource', id, '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped']);
-    await waitFor(async () => ((await resourceNodes(survivor, id)).length === 0 ? true : undefined), { what: `${id} stopped`, timeoutMs: 60_000 });
-    await crm(survivor, ['cibadmin', '--delete', '--xml-text', `<primitive id="${id}"/>`]);
+    await removeFrom(survivor, id);
+  });
+}
+
+for (const [i, point] of LINK_POINTS.entries()) {
+  t.test(`storage=none, the migration link dies ${point.name}: nobody fenced, the same process on the target`, async (t) => {
+    const id = `cut${i}`;
+    const ip = `10.78.0.${80 + i}`;
+    await freshCluster();
+    const { client, before } = await runningOnNode1(id, ip, { storage: 'none', state_dir: LOCAL_STATE, migration_type: 'simple' });
+    t.teardown(() => client.stop());
+
+    await point.reach(id);
+    await mn0(2, 'down'); // a veth pair: node1's end loses its carrier too
+    await setFault(1, 'dump-slow', false);
+    await setFault(2, 'restore-slow', false);
+    const where = await settleOnOne(id, undefined, 180_000);
+    t.same(where, ['node2'], `the move completes: Pacemaker runs ${id} on node2 only (${where.join(', ')})`);
+    t.equal(await copies(id), 1, 'exactly one copy of the workload exists');
+    const after = await waitFor(() => { const c = readCounter(counterFile(id)); return c && c.value > before.value ? c : undefined; },
+      { what: `${id}'s counter written since`, timeoutMs: 30_000, intervalMs: 200 });
+    t.equal(after.instance, before.instance, 'the same process, moved');
+    for (const n of [1, 2] as const) {
+      const history = (await nodeExec(n, 'stonith_admin', ['--history', '*'])).stdout;
+      t.notMatch(history, /successful/, `node${n}'s fencer fenced no one (the back-channel stayed up)`);
+    }
+    const runsOn = where[0] === 'node1' ? 1 : 2;
+    const other = runsOn === 1 ? 2 : 1;
+    // the node that does not run it keeps no copy of its memory: retired over the back-channel, or swept
+    await waitFor(async () => ((await imagesOn(other, id)).length === 0 ? true : undefined), { what: `node${other} without images of ${id}`, timeoutMs: 90_000 })
+      .catch(() => undefined);
+    t.same(await imagesOn(other, id), [], `node${other}, which does not run it, holds no checkpoint of it`);
+    client.stop();
+    const c = await client.done.catch(() => undefined);
+    t.same(c?.errors ?? ['no client summary'], [], 'the TCP session survived');
+    t.comment(`ended on ${where.join(', ')}; client: ${c?.replies ?? '?'} replies, longest pause ${c?.max_gap_ms ?? '?'} ms`);
+    const said = `${await pacemakerLog(1, 3000)}\n${await pacemakerLog(2, 3000)}`.split('\n')
+      .filter((l) => l.includes(id) && /back-channel|mn|cannot be reached|failed|falls? back/i.test(l));
+    t.comment(`what the nodes logged of the link:\n${said.slice(-12).join('\n')}`);
+    if (point.said) t.match(said.join('\n'), point.said, 'node1 says the images took the back-channel, and why');
+
+    await mn0(2, 'up');
+    await crm(runsOn, ['crm_resource', '--clear', '--resource', id]);
+    await crm(runsOn, ['crm_resource', '--cleanup']);
+    t.same(await settleOnOne(id, undefined, 180_000), where, 'after the link is back and a cleanup: where it was');
+    t.same(await failedActions(runsOn), [], 'crm_mon: no failed actions');
+    await removeFrom(runsOn, id);
   });
 }
