@@ -22,6 +22,8 @@ import {
 import { createResource, move, settled, standby } from '../lab/cluster.js';
 import { setFault, useFaultWrapper } from '../lab/faults.js';
 import { containerResource, counterFile, criuForTests, readCounter, settleOnOne, startClient, waitReplies, type Counter } from '../lab/scenario.js';
+import { lxcResource, prepareLxcContainer } from '../lab/lxc-container.js';
+import { importImage, podmanContainers, podmanCounter, podmanResource, rootfsTar } from '../lab/podman-lab.js';
 
 let wrapper = '';
 
@@ -269,3 +271,89 @@ for (const [i, point] of LINK_POINTS.entries()) {
     await removeFrom(runsOn, id);
   });
 }
+
+/** The LXC container's counter servers on this machine (every node's): those in its LXC cgroup. */
+async function lxcCopies(id: string): Promise<number> {
+  const r = await execa('sh', ['-c', 'for p in $(pgrep -f "server.py /srv/ferry/counter"); do grep -h ":memory:" /proc/$p/cgroup; done'], { reject: false });
+  return r.stdout.split('\n').filter((line) => new RegExp(`/lxc\\.payload\\.${id}(-[0-9]+)?$`).test(line.trim())).length;
+}
+
+/**
+ * An LXC container has mount and network namespaces of its own, so the node's power-off does not find its
+ * processes by namespace; they die with LXC's monitor (the container's init has it as its parent-death signal's
+ * source), and the power-off kills what descends from the node's processes too (podman below).
+ */
+t.test('LXC: the target dies after it restored, before migrate_from returned: fenced, one copy, started afresh on the source', async (t) => {
+  const id = 'lxcx';
+  await freshCluster();
+  await prepareLxcContainer(id, '10.78.0.90', '02:00:0a:4e:00:5a');
+  await standby('node2', true);
+  await createResource({ ...lxcResource(id, wrapper), meta: { 'multiple-active': 'stop_unexpected' } });
+  await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 90_000 });
+  await standby('node2', false);
+  await waitFor(() => ((readCounter(counterFile(id))?.value ?? 0) > 2 ? true : undefined), { what: `${id}'s counter`, timeoutMs: 30_000 });
+  await waitFor(async () => ((await settled()) ? true : undefined), { what: 'cluster idle', timeoutMs: 60_000, intervalMs: 200 });
+  const before = readCounter(counterFile(id)) as Counter;
+  const earlier = recordOf(id)?.id;
+  await move(id, 'node2');
+  await waitFor(() => { const r = recordOf(id); return r && r.id !== earlier && r.phase === 'restored' ? true : undefined; },
+    { what: `${id} restored on node2`, timeoutMs: 90_000, intervalMs: 20 });
+  await powerOff(2);
+  t.equal(await powerState(2), 'off', 'node2 powered off after its restore');
+  t.equal(await lxcCopies(id), 0, 'nothing of the container runs on once its node is off: the restored copy died with node2');
+  t.pass(`the fencer: ${await fencedBy(1, 2)}`);
+  t.same(await settleOnOne(id, 1, 180_000), ['node1'], `Pacemaker runs ${id} on node1 only`);
+  t.equal(await lxcCopies(id), 1, 'exactly one copy of the workload exists');
+  const after = await waitFor(() => { const c = readCounter(counterFile(id)); return c && c.instance !== before.instance ? c : undefined; },
+    { what: `${id} started afresh`, timeoutMs: 30_000, intervalMs: 200 });
+  t.not(after.instance, before.instance, 'a fresh start: the checkpoint was spent on node2');
+  t.match(await pacemakerLog(1, 400), /afresh: the last migration \(\S+\) was restored on node2, its checkpoint spent/, 'node1\'s log says so');
+  await crm(1, ['crm_resource', '--clear', '--resource', id]);
+  await powerOn(2);
+  await crm(1, ['crm_resource', '--cleanup']);
+  t.same(await settleOnOne(id, 1, 180_000), ['node1'], 'after node2 is back and a cleanup: still on node1 only');
+  t.equal(await lxcCopies(id), 1, 'still one copy');
+  t.same(await failedActions(1), [], 'crm_mon: no failed actions');
+  await removeFrom(1, id);
+});
+
+/** Counter servers of any container on this machine (every node's): the lab runs one container in this test. */
+async function counterServers(): Promise<number> {
+  const r = await execa('pgrep', ['-f', 'server.py /srv/ferry/counter'], { reject: false });
+  return r.stdout.split('\n').filter(Boolean).length;
+}
+
+/**
+ * A podman container's processes have namespaces of their own and descend from conmon, which runc does not tie
+ * them to: killed with the node's own namespaces only, conmon died and the container ran on, on a node that was
+ * "off", answering on the network, while Pacemaker started a second copy on the survivor.
+ */
+t.test('podman: the node that runs it dies: fenced, nothing of it left there, one copy on the survivor', async (t) => {
+  const id = 'podx';
+  await freshCluster();
+  const tar = await rootfsTar();
+  const images = [await importImage(1, tar), await importImage(2, tar)];
+  t.equal(images[0], images[1], 'the same image on both nodes');
+  await standby('node2', true);
+  await createResource({ ...podmanResource(id, '10.78.0.91', wrapper), meta: { 'multiple-active': 'stop_unexpected' } });
+  await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 120_000 });
+  await standby('node2', false);
+  const before = await waitFor(async () => { const c = await podmanCounter(1, id); return c && c.value > 2 ? c : undefined; }, { what: `${id}'s counter`, timeoutMs: 30_000 });
+  await waitFor(async () => ((await settled()) ? true : undefined), { what: 'cluster idle', timeoutMs: 60_000, intervalMs: 200 });
+  t.equal(await counterServers(), 1, 'one copy runs, on node1');
+  await powerOff(1);
+  t.equal(await powerState(1), 'off', 'node1 powered off');
+  t.equal(await counterServers(), 0, 'nothing of the container runs on once its node is off');
+  t.pass(`the fencer: ${await fencedBy(2, 1)}`);
+  t.same(await settleOnOne(id, 2, 180_000), ['node2'], `Pacemaker runs ${id} on node2 only`);
+  t.equal(await counterServers(), 1, 'exactly one copy of the workload exists');
+  const after = await waitFor(async () => podmanCounter(2, id), { what: `${id} counting on node2`, timeoutMs: 30_000, intervalMs: 500 });
+  t.not(after.instance, before.instance, 'started afresh (no migration was under way)');
+  t.match((await podmanContainers(2, id)).join(), new RegExp(`^${id} Up`), 'podman runs it on node2');
+  await powerOn(1);
+  await crm(2, ['crm_resource', '--cleanup']);
+  t.same(await settleOnOne(id, 2, 180_000), ['node2'], 'after node1 is back and a cleanup: still on node2 only');
+  t.equal(await counterServers(), 1, 'still one copy');
+  t.same(await failedActions(2), [], 'crm_mon: no failed actions');
+  await removeFrom(2, id);
+});

@@ -109,9 +109,22 @@ ancestors() {
     echo "$p"; p=$(awk '/^PPid:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 1); i=$((i + 1))
   done
 }
-lab_pids() { # every live process in a lab mount or network namespace
-  { for m in $MNTNS; do ns_pids mnt "$m"; done
-    for n in $NETNS; do ns_pids net "$n"; done; } | sort -u | grep -vxF "$SPARE"
+# $@ and every live descendant of them: an LXC or podman container's processes have mount and network namespaces
+# of their own, but descend from the node's (LXC's monitor, podman's conmon)
+with_descendants() {
+  [ $# -gt 0 ] || return 0
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v seeds="$*" '
+    { pid = $1; rest = $0; sub(/.*\) /, "", rest); split(rest, f, " "); parent[pid] = f[2]; state[pid] = f[1] }
+    END {
+      n = split(seeds, s, " "); for (i = 1; i <= n; i++) mark[s[i]] = 1
+      for (grew = 1; grew;) { grew = 0; for (p in parent) if (!(p in mark) && (parent[p] in mark)) { mark[p] = 1; grew = 1 } }
+      for (p in mark) if ((p in parent) && state[p] != "Z" && state[p] != "X") print p   # zombies are gone already
+    }'
+}
+lab_pids() { # every live process in a lab mount or network namespace, and what descends from one
+  # shellcheck disable=SC2046
+  with_descendants $({ for m in $MNTNS; do ns_pids mnt "$m"; done
+    for n in $NETNS; do ns_pids net "$n"; done; } | sort -u) | sort -u | grep -vxF "$SPARE"
 }
 comm_in() { # lab pids whose command name matches the ERE $1
   for p in $(lab_pids); do grep -qxE "$1" "/proc/$p/comm" 2>/dev/null && echo "$p"; done
