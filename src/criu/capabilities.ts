@@ -25,7 +25,8 @@ export interface Capabilities {
   lazyTransportProblem: string | undefined;
 }
 
-interface CacheEntry { key: string; capabilities: Capabilities }
+/** `nftablesLock`: whether this CRIU can lock with nftables (a `criu check`, cached with the rest). */
+interface CacheEntry { key: string; capabilities: Capabilities; nftablesLock?: boolean }
 
 function bootId(): string {
   try {
@@ -36,17 +37,27 @@ function bootId(): string {
 }
 
 
-async function detect(criu: Criu): Promise<Capabilities> {
+/**
+ * CRIU defaults to iptables; where the iptables tools are missing (as on nftables-only hosts) nftables. Looked up
+ * on every call: installing or removing the iptables package needs no reboot, and a lock method whose tools went
+ * would fail the dump of a frozen container.
+ */
+function networkLock(nftablesLock: boolean): NetworkLock {
+  return which('iptables-restore') === undefined && nftablesLock ? 'nftables' : 'iptables';
+}
+
+async function detect(criu: Criu): Promise<{ capabilities: Capabilities; nftablesLock: boolean }> {
   const [criuVersion, criuCheck, dirty, uffd, nft] = await Promise.all([
     criu.version(), criu.check(), criu.check('mem_dirty_track'), criu.check('uffd-noncoop'),
     criu.check('network_lock_nftables'),
   ]);
-  // CRIU defaults to iptables; where the iptables tools are missing (as on nftables-only hosts) use nftables
-  const iptables = which('iptables-restore') !== undefined;
   return {
-    criuVersion, criuCheck, memDirtyTrack: dirty.ok, uffdNoncoop: uffd.ok,
-    networkLock: !iptables && nft.ok ? 'nftables' : 'iptables',
-    lazyTransportProblem: detectLazyPipeProblem(),
+    capabilities: {
+      criuVersion, criuCheck, memDirtyTrack: dirty.ok, uffdNoncoop: uffd.ok,
+      networkLock: networkLock(nft.ok),
+      lazyTransportProblem: detectLazyPipeProblem(),
+    },
+    nftablesLock: nft.ok,
   };
 }
 
@@ -55,10 +66,12 @@ export async function capabilities(binary: string, fresh = false): Promise<Capab
   const key = `${bootId()}:${binary}`;
   const file = join(runDir(), `capabilities-${createHash('sha256').update(binary).digest('hex').slice(0, 12)}.json`);
   const cached = fresh ? undefined : readJson<CacheEntry>(file);
-  // the pipe limit is a sysctl, changeable without a reboot: read afresh even when the rest is cached
-  if (cached?.key === key && cached.capabilities.criuCheck.ok) return { ...cached.capabilities, lazyTransportProblem: detectLazyPipeProblem() };
+  // the pipe limit (a sysctl) and the iptables tools change without a reboot: read afresh even when the rest is cached
+  if (cached?.key === key && cached.capabilities.criuCheck.ok && cached.nftablesLock !== undefined) {
+    return { ...cached.capabilities, networkLock: networkLock(cached.nftablesLock), lazyTransportProblem: detectLazyPipeProblem() };
+  }
   const found = await detect(criu);
   ensurePrivateDir(runDir());
-  writeJsonAtomic(file, { key, capabilities: found } satisfies CacheEntry);
-  return found;
+  writeJsonAtomic(file, { key, ...found } satisfies CacheEntry);
+  return found.capabilities;
 }

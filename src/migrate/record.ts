@@ -31,7 +31,7 @@ import { listQuietly, readJson, writeJsonAtomic, removeQuietly } from '../util/f
 import type { StateStore } from '../storage/state-store.js';
 import type { MigrationType } from '../settings/params.js';
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
-import type { PageServerAddress } from '../criu/args.js';
+import type { NetworkLock, PageServerAddress } from '../criu/args.js';
 import { RUNTIME_ARCHIVE } from '../runtime/driver.js';
 
 export type MigrationPhase = 'dumping' | 'dumped' | 'restoring' | 'restored' | 'aborted';
@@ -52,6 +52,8 @@ export interface MigrationRecord {
   restoredAt?: number;
   restoredOn?: string;
   dumpStats?: DumpStats;
+  /** How CRIU kept the container's connections from answering while it was frozen (iptables or nftables rules). */
+  networkLock?: NetworkLock;
   restoreStats?: RestoreStats;
   lastError?: string;
   /**

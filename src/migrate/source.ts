@@ -149,6 +149,7 @@ export async function checkpointForTarget(ctx: EngineContext, target: string): P
           logger.info(`checkpointing ${config.name} (pid ${pid}) for ${target}: ${plan.type} migration`);
           // kept in memory until the seal: every record write is an fsync, and from here the container is frozen
           const dumpStartedAt = Date.now();
+          record = { ...record, networkLock: caps.networkLock };
           const runtimeOptions = await driver.dumpOptions(pid);
           if (driver.dumpItself) {
             // the runtime checkpoints its own container (podman): the planner allowed no pre-copy and no lazy pages

@@ -26,6 +26,8 @@ export interface MigrationSummary {
   precopyStop?: string;
   /** storage=drbd: the target's promote and mount (the source's sync, umount and demote are in its log). */
   storageMs?: Record<string, number>;
+  /** CRIU's network lock while the container was frozen: iptables where its tools are installed, else nftables. */
+  networkLock?: string;
 }
 
 const us2ms = (us: number | undefined) => (us === undefined ? undefined : Math.round(us / 100) / 10);
@@ -47,6 +49,7 @@ export function summarize(r: MigrationRecord): MigrationSummary {
     bytesWritten: r.dumpStats?.pagesWritten !== undefined ? r.dumpStats.pagesWritten * 4096 : undefined,
     pagesRestored: r.restoreStats?.pagesRestored,
     ...(r.storageMs ? { storageMs: r.storageMs } : {}),
+    ...(r.networkLock ? { networkLock: r.networkLock } : {}),
     ...(r.precopy ? { precopyRounds: r.precopy.rounds.map((x) => x.pages), precopyStop: r.precopy.why } : {}),
     ...(r.lazy ? { allMemoryMs: r.lazyDoneAt !== undefined ? r.lazyDoneAt - r.dumpStartedAt : undefined, lazyPagesFetched: r.lazyPagesFetched } : {}),
   };
