@@ -15,7 +15,8 @@ import type { EngineContext } from './context.js';
 import type { MigrationRecord } from './record.js';
 import type { PeerView } from './peer.js';
 
-export interface TransferPath { peer: Peer; name: string; kind: string; why: string }
+/** `instead`: the back-channel, once the chosen network failed (backChannelInstead); later sends go there too. */
+export interface TransferPath { peer: Peer; name: string; kind: string; why: string; instead?: TransferPath }
 
 /** Where the images will go; throws (before the freeze) when the target's helper cannot take them. */
 export function transferPath(ctx: EngineContext, peer: PeerView): TransferPath {
@@ -54,8 +55,8 @@ export async function sendRound(ctx: EngineContext, record: MigrationRecord, pat
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ctx.deadline.remainingMs());
   try {
-    const { bytes } = await sendDirectory(path.peer, ctx.config.name, record.id, join(ctx.store.imagesDir(record.id), dir), abort.signal, dir);
-    logger.info(`sent pre-copy ${dir} (${(bytes / 1048576).toFixed(1)} MiB) to ${record.target} in ${Date.now() - began} ms via ${path.name}`);
+    const { bytes, via } = await sendOver(ctx, record.target, path, (p) => sendDirectory(p.peer, ctx.config.name, record.id, join(ctx.store.imagesDir(record.id), dir), abort.signal, dir));
+    logger.info(`sent pre-copy ${dir} (${(bytes / 1048576).toFixed(1)} MiB) to ${record.target} in ${Date.now() - began} ms via ${via.name}`);
   } finally {
     clearTimeout(timer);
   }
@@ -76,15 +77,9 @@ export async function sendCheckpoint(ctx: EngineContext, record: MigrationRecord
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ctx.deadline.remainingMs());
   try {
-    logger.info(`sending checkpoint ${record.id} to ${record.target} via ${path.name} (${path.peer.host}, ${path.kind})`);
-    let via = path;
-    const send = () => sendDirectory(via.peer, config.name, record.id, store.imagesDir(record.id), abort.signal);
-    const { bytes } = await send().catch(async (err: unknown) => {
-      const other = await backChannelInstead(ctx, record.target, path, err);
-      if (!other) throw err;
-      via = other;
-      return send();
-    });
+    const first = path.instead ?? path;
+    logger.info(`sending checkpoint ${record.id} to ${record.target} via ${first.name} (${first.peer.host}, ${first.kind})`);
+    const { bytes, via } = await sendOver(ctx, record.target, path, (p) => sendDirectory(p.peer, config.name, record.id, store.imagesDir(record.id), abort.signal));
     const ms = Date.now() - began;
     logger.info(`sent ${(bytes / 1048576).toFixed(1)} MiB to ${record.target} in ${ms} ms via ${via.name}`);
     return { record: travelling, bytes, ms };
@@ -96,6 +91,20 @@ export async function sendCheckpoint(ctx: EngineContext, record: MigrationRecord
     throw err;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** `send` over the path (or the back-channel it already fell back to), falling back once if it must. */
+async function sendOver<T>(ctx: EngineContext, target: string, path: TransferPath, send: (p: TransferPath) => Promise<T>): Promise<T & { via: TransferPath }> {
+  const via = path.instead ?? path;
+  try {
+    return { ...await send(via), via };
+  } catch (err) {
+    if (via !== path) throw err;
+    const other = await backChannelInstead(ctx, target, path, err);
+    if (!other) throw err;
+    path.instead = other;
+    return { ...await send(other), via: other };
   }
 }
 
@@ -113,6 +122,6 @@ async function backChannelInstead(ctx: EngineContext, target: string, path: Tran
     logger.warning(`cannot fall back to the back-channel (${target} does not resolve: ${lookupErr instanceof Error ? lookupErr.message : String(lookupErr)})`);
     return undefined;
   }
-  logger.warning(`the migration network to ${target} failed before any image crossed it (${err.message}): sending over the back-channel (${target}, ${address}) instead`);
+  logger.warning(`the migration network to ${target} failed before any image crossed it (${err.message}): sending over the back-channel (${target}, ${address}) instead, for the rest of this migration too`);
   return pathVia(ctx, target, { address, name: target, kind: 'back-channel', why: [`${path.name} failed: ${err.message}`] });
 }

@@ -19,7 +19,7 @@ export const other = (n: GuestId): GuestId => (n === 1 ? 2 : 1);
 
 export interface Summary {
   type: string; downtimeMs: number; precopyRounds?: number[]; precopyStop?: string; storageMs?: Record<string, number>;
-  dumpMs?: number; restoreMs?: number; handoverMs?: number;
+  dumpMs?: number; restoreMs?: number; handoverMs?: number; networkLock?: string;
 }
 
 /** The guests where crm_mon says the resource is active. */

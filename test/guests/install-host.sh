@@ -1,6 +1,7 @@
 #!/bin/sh
 # Host side of the guest lab (idempotent, quiet): QEMU, debootstrap, a static busybox for the initramfs, and
-# the stock Debian bookworm kernel (6.1: soft-dirty, drbd.ko 8.4), unpacked but never installed on the host.
+# the stock Debian bookworm kernel (6.1: soft-dirty, drbd.ko 8.4), unpacked but never installed on the host, and
+# the iptables packages for the guests.
 #   install-host.sh [--refresh]     prints the unpacked kernel's directory on stdout
 # --refresh asks apt for a newer 6.1 kernel even when one is already unpacked (a new one changes the image hash).
 # Environment: FERRY_GUESTS_CACHE (default /var/cache/ferry-guests).
@@ -50,5 +51,19 @@ if [ -z "$have" ] || [ "${1:-}" = --refresh ]; then
     touch "$KDIR/$want/.complete"
   fi
   have=$want
+fi
+
+# iptables and its libraries, for the guest scenario that installs them (CRIU's network lock is iptables where its
+# tools exist, nftables otherwise): fetched once, never installed on the host (the lab must stay without them)
+IPT=$CACHE/iptables-debs
+IPT_PKGS="iptables libip4tc2 libip6tc2 libxtables12 libnetfilter-conntrack3 libnfnetlink0 libnftnl11 libmnl0 netbase"
+ipt_missing=""
+for p in $IPT_PKGS; do ls "$IPT/${p}_"*.deb >/dev/null 2>&1 || ipt_missing="$ipt_missing $p"; done
+if [ -n "$ipt_missing" ]; then
+  apt_update
+  say "fetching$ipt_missing for the guests into $IPT (not installed here)"
+  mkdir -p "$IPT"
+  # shellcheck disable=SC2086
+  (cd "$IPT" && apt-get download -qq -o APT::Sandbox::User=root $ipt_missing >/dev/null)
 fi
 echo "$KDIR/$have"
