@@ -18,6 +18,7 @@ import { candidates } from '../net/migration-address.js';
 import type { Config } from '../settings/params.js';
 import { currentDeadline, Deadline } from '../util/deadline.js';
 import { logger } from '../util/log.js';
+import { withinMs } from '../util/within.js';
 import type { MigrationRecord } from './record.js';
 
 const ANSWER_TIMEOUT_MS = 3000;
@@ -30,12 +31,6 @@ export class PeerUnreachable extends Error {}
 export class RestoredElsewhere extends Error {}
 
 interface Who { config: Config; localNode: string }
-
-function withinMs<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms); });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Runs `request` against the peer's helper on each of its addresses in turn (migration network first), within

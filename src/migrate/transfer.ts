@@ -11,6 +11,7 @@ import { readAuthkey } from '../helper/authkey.js';
 import { sendDirectory, TransferError, type Peer } from '../helper/client.js';
 import { writeJsonAtomic } from '../util/files.js';
 import { logger } from '../util/log.js';
+import { withinMs } from '../util/within.js';
 import type { EngineContext } from './context.js';
 import type { MigrationRecord } from './record.js';
 import type { PeerView } from './peer.js';
@@ -45,6 +46,9 @@ function pathVia(ctx: EngineContext, target: string, d: { address: string; name:
   const bytesPerSecond = config.migration_speed > 0 ? config.migration_speed * 1048576 : undefined;
   return { peer: { ...identity, host: d.address, timeoutMs: TRANSFER_SILENCE_MS, ...(bytesPerSecond ? { bytesPerSecond } : {}) }, name: d.name, kind: d.kind, why: d.why.join('; ') };
 }
+
+/** The back-channel's name lookup for a fallback, at most (the resolver may be what failed). */
+const LOOKUP_MS = 3000;
 
 /** A connection silent this long is dead (a cut link): give up rather than wait for TCP's own timeout. */
 const TRANSFER_SILENCE_MS = 5000;
@@ -117,7 +121,8 @@ async function backChannelInstead(ctx: EngineContext, target: string, path: Tran
   if (!(err instanceof TransferError) || err.connected || path.kind !== 'migration' || ctx.config.require_migration_network) return undefined;
   let address: string;
   try {
-    address = (await lookup(target)).address;
+    // bounded like every question to a peer: the frozen container's migration must still end by its deadline
+    address = (await withinMs(Math.max(1, Math.min(LOOKUP_MS, ctx.deadline.remainingMs())), 'its name lookup', lookup(target))).address;
   } catch (lookupErr) {
     logger.warning(`cannot fall back to the back-channel (${target} does not resolve: ${lookupErr instanceof Error ? lookupErr.message : String(lookupErr)})`);
     return undefined;

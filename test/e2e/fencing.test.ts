@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import {
   crm, failedActions, labDown, labUp, nodeExec, pacemakerLog, powerOff, powerOn, powerState, resourceNodes, SHARED_DIR, waitFor, type NodeId,
 } from '../lab/lab.js';
-import { createResource, move, settled, standby } from '../lab/cluster.js';
+import { createResource, move, settled, standby, type ContainerResource } from '../lab/cluster.js';
 import { setFault, useFaultWrapper } from '../lab/faults.js';
 import { containerResource, counterFile, criuForTests, readCounter, settleOnOne, startClient, waitReplies, type Counter } from '../lab/scenario.js';
 import { lxcResource, prepareLxcContainer } from '../lab/lxc-container.js';
@@ -73,6 +73,15 @@ interface Point {
   said: RegExp;
 }
 
+/** Moves `id` to node2 and returns once the shared record says this move restored it there. */
+async function moveUntilRestored(id: string): Promise<void> {
+  const earlier = recordOf(id)?.id;
+  await move(id, 'node2');
+  // this move's record, not an earlier one's (a stale "restored" would cut the power before the move began)
+  await waitFor(() => { const r = recordOf(id); return r && r.id !== earlier && r.phase === 'restored' ? true : undefined; },
+    { what: `${id} restored on node2`, timeoutMs: 90_000, intervalMs: 20 });
+}
+
 const reachedFault = (node: NodeId, fault: 'dump-slow' | 'restore-slow') => waitFor(async () =>
   ((await nodeExec(node, 'test', ['-e', `/run/ferry-fault/${fault}.reached`])).exitCode === 0 ? true : undefined),
 { what: `${fault} reached on node${node}`, timeoutMs: 90_000, intervalMs: 100 });
@@ -102,13 +111,7 @@ const POINTS: Point[] = [
   {
     name: 'the target dies after it restored, before migrate_from returned',
     victim: 2,
-    reach: async (id) => {
-      const earlier = recordOf(id)?.id;
-      await move(id, 'node2');
-      // this move's record, not an earlier one's (a stale "restored" would cut the power before the move began)
-      await waitFor(() => { const r = recordOf(id); return r && r.id !== earlier && r.phase === 'restored' ? true : undefined; },
-        { what: `${id} restored on node2`, timeoutMs: 90_000, intervalMs: 20 });
-    },
+    reach: (id) => moveUntilRestored(id),
     resumes: false,
     said: /afresh: the last migration \(\S+\) was restored on node2, its checkpoint spent/,
   },
@@ -156,15 +159,20 @@ const LINK_POINTS: LinkPoint[] = [
   },
 ];
 
-/** A resource started on node1, counting, with a TCP client connected; returns the client and the counter then. */
-async function runningOnNode1(id: string, ip: string, params: Record<string, string>): Promise<{ client: ReturnType<typeof startClient>; before: Counter }> {
+/** Creates the resource and waits until it runs on node1 (the move under test is then its first). */
+async function createOnNode1(resource: ContainerResource): Promise<void> {
   // stop_unexpected: a node lost mid-migration leaves Pacemaker unsure whether the container is on the source
   // or the target; the default (stop_start) then restarts the one that completed the move, losing its state
-  // started on node1 from the first (node2 in standby meanwhile): the move under test is its first
+  // started on node1 from the first (node2 in standby meanwhile)
   await standby('node2', true);
-  await createResource({ ...containerResource(id, ip, wrapper, { stop_timeout: '3', ...params }), meta: { 'multiple-active': 'stop_unexpected' } });
-  await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 90_000 });
+  await createResource({ ...resource, meta: { 'multiple-active': 'stop_unexpected' } });
+  await waitFor(async () => ((await resourceNodes(1, resource.id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${resource.id} started on node1`, timeoutMs: 120_000 });
   await standby('node2', false);
+}
+
+/** A native container started on node1, counting, with a TCP client connected; returns the client and the counter then. */
+async function runningOnNode1(id: string, ip: string, params: Record<string, string>): Promise<{ client: ReturnType<typeof startClient>; before: Counter }> {
+  await createOnNode1(containerResource(id, ip, wrapper, { stop_timeout: '3', ...params }));
   await waitFor(() => ((readCounter(counterFile(id))?.value ?? 0) > 2 ? true : undefined), { what: `${id}'s counter`, timeoutMs: 20_000 });
   // the holds freeze the container for 30 s and more: the client waits for a reply as long as TCP retries
   const client = startClient(ip, 600, id, { replyTimeoutS: 120 });
@@ -287,17 +295,11 @@ t.test('LXC: the target dies after it restored, before migrate_from returned: fe
   const id = 'lxcx';
   await freshCluster();
   await prepareLxcContainer(id, '10.78.0.90', '02:00:0a:4e:00:5a');
-  await standby('node2', true);
-  await createResource({ ...lxcResource(id, wrapper), meta: { 'multiple-active': 'stop_unexpected' } });
-  await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 90_000 });
-  await standby('node2', false);
+  await createOnNode1(lxcResource(id, wrapper));
   await waitFor(() => ((readCounter(counterFile(id))?.value ?? 0) > 2 ? true : undefined), { what: `${id}'s counter`, timeoutMs: 30_000 });
   await waitFor(async () => ((await settled()) ? true : undefined), { what: 'cluster idle', timeoutMs: 60_000, intervalMs: 200 });
   const before = readCounter(counterFile(id)) as Counter;
-  const earlier = recordOf(id)?.id;
-  await move(id, 'node2');
-  await waitFor(() => { const r = recordOf(id); return r && r.id !== earlier && r.phase === 'restored' ? true : undefined; },
-    { what: `${id} restored on node2`, timeoutMs: 90_000, intervalMs: 20 });
+  await moveUntilRestored(id);
   await powerOff(2);
   t.equal(await powerState(2), 'off', 'node2 powered off after its restore');
   t.equal(await lxcCopies(id), 0, 'nothing of the container runs on once its node is off: the restored copy died with node2');
@@ -334,10 +336,7 @@ t.test('podman: the node that runs it dies: fenced, nothing of it left there, on
   const tar = await rootfsTar();
   const images = [await importImage(1, tar), await importImage(2, tar)];
   t.equal(images[0], images[1], 'the same image on both nodes');
-  await standby('node2', true);
-  await createResource({ ...podmanResource(id, '10.78.0.91', wrapper), meta: { 'multiple-active': 'stop_unexpected' } });
-  await waitFor(async () => ((await resourceNodes(1, id))[0] === 'node1' && (await settled()) ? true : undefined), { what: `${id} started on node1`, timeoutMs: 120_000 });
-  await standby('node2', false);
+  await createOnNode1(podmanResource(id, '10.78.0.91', wrapper));
   const before = await waitFor(async () => { const c = await podmanCounter(1, id); return c && c.value > 2 ? c : undefined; }, { what: `${id}'s counter`, timeoutMs: 30_000 });
   await waitFor(async () => ((await settled()) ? true : undefined), { what: 'cluster idle', timeoutMs: 60_000, intervalMs: 200 });
   t.equal(await counterServers(), 1, 'one copy runs, on node1');
